@@ -1,0 +1,266 @@
+//! Reads an SSTable: point lookups through the bloom filter and index, and iterators.
+
+use super::block::{Block, BlockIter};
+use super::cache::BlockCache;
+use super::filter::Bloom;
+use super::format::{read_block, read_block_contents, BlockHandle, Footer, FOOTER_SIZE};
+use super::TableProps;
+use crate::fs::RandomAccessFile;
+use crate::iter::InternalIterator;
+use crate::key::{self, Kind};
+use crate::{Error, Result};
+use bytes::Bytes;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// An open table. The index block, filter and props stay in memory for the table's life; data
+/// blocks go through the shared block cache. Every block is checksum-verified when read.
+pub(crate) struct Table {
+    number: u64,
+    path: Arc<PathBuf>,
+    file: Arc<dyn RandomAccessFile>,
+    size: u64,
+    index: Arc<Block>,
+    bloom: Option<Bloom>,
+    props: TableProps,
+    cache: Arc<BlockCache>,
+}
+
+impl Table {
+    /// Opens table `number` stored in `file` at `path`, verifying its footer, index, filter and
+    /// props blocks.
+    pub(crate) fn open(
+        file: Arc<dyn RandomAccessFile>,
+        path: PathBuf,
+        number: u64,
+        cache: Arc<BlockCache>,
+    ) -> Result<Table> {
+        let path = Arc::new(path);
+        let size = file.len();
+        if size < FOOTER_SIZE as u64 {
+            return Err(Error::corruption(
+                path.as_path(),
+                0,
+                format!("table file is {size} bytes, shorter than its footer"),
+            ));
+        }
+        let mut footer_buf = [0u8; FOOTER_SIZE];
+        file.read_exact_at(&mut footer_buf, size - FOOTER_SIZE as u64)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let footer = Footer::decode(&footer_buf, &path, size)?;
+        let index = Arc::new(read_block(file.as_ref(), &path, footer.index)?);
+        let filter_raw = read_block_contents(file.as_ref(), &path, footer.filter)?;
+        let bloom = if filter_raw.is_empty() {
+            None
+        } else {
+            Some(Bloom::decode(filter_raw.to_vec()).ok_or_else(|| {
+                Error::corruption(path.as_path(), footer.filter.offset, "malformed bloom filter")
+            })?)
+        };
+        let props_raw = read_block_contents(file.as_ref(), &path, footer.props)?;
+        let props = TableProps::decode(&props_raw)
+            .map_err(|d| Error::corruption(path.as_path(), footer.props.offset, d))?;
+        Ok(Table {
+            number,
+            path,
+            file,
+            size,
+            index,
+            bloom,
+            props,
+            cache,
+        })
+    }
+
+    /// The table's file number.
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The file's size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Facts from the props block.
+    pub(crate) fn props(&self) -> &TableProps {
+        &self.props
+    }
+
+    /// Memory held outside the block cache (index and filter).
+    pub(crate) fn pinned_memory(&self) -> usize {
+        self.index.size() + self.bloom.as_ref().map_or(0, Bloom::size)
+    }
+
+    fn data_block(&self, handle_bytes: &[u8], index_offset: u64) -> Result<Arc<Block>> {
+        let handle = BlockHandle::decode(handle_bytes).ok_or_else(|| {
+            Error::corruption(
+                self.path.as_path(),
+                index_offset,
+                "index block holds a malformed block handle",
+            )
+        })?;
+        if let Some(block) = self.cache.get(self.number, handle.offset) {
+            return Ok(block);
+        }
+        let block = Arc::new(read_block(self.file.as_ref(), &self.path, handle)?);
+        self.cache.insert(self.number, handle.offset, block.clone());
+        Ok(block)
+    }
+
+    /// The newest entry for `user_key` with sequence number `<= read_seq`, if the table has one.
+    pub(crate) fn get(&self, user_key: &[u8], read_seq: u64) -> Result<Option<(Kind, Bytes)>> {
+        if let Some(bloom) = &self.bloom {
+            if !bloom.may_contain(user_key) {
+                return Ok(None);
+            }
+        }
+        let target = key::encode(user_key, read_seq, Kind::SEEK);
+        let mut index = BlockIter::new(self.index.clone());
+        index.seek(&target)?;
+        if !index.valid() {
+            return Ok(None);
+        }
+        let block = self.data_block(&index.value(), 0)?;
+        let mut it = BlockIter::new(block);
+        it.seek(&target)?;
+        if it.valid() && key::user_key(it.key()) == user_key {
+            let kind = key::kind_of(it.key()).unwrap_or(Kind::Delete);
+            return Ok(Some((kind, it.value())));
+        }
+        Ok(None)
+    }
+
+    /// A cursor over the whole table; it keeps the table open.
+    pub(crate) fn iter(self: &Arc<Self>) -> TableIter {
+        TableIter {
+            index: BlockIter::new(self.index.clone()),
+            table: self.clone(),
+            data: None,
+        }
+    }
+}
+
+/// A two-level cursor: the index block picks the data block, a block cursor walks it.
+pub(crate) struct TableIter {
+    table: Arc<Table>,
+    index: BlockIter,
+    data: Option<BlockIter>,
+}
+
+impl TableIter {
+    /// Opens the data block the index cursor is at (or clears it when the index is exhausted).
+    fn load_block(&mut self) -> Result<()> {
+        if !self.index.valid() {
+            self.data = None;
+            return Ok(());
+        }
+        match self.table.data_block(&self.index.value(), 0) {
+            Ok(block) => {
+                self.data = Some(BlockIter::new(block));
+                Ok(())
+            }
+            Err(e) => {
+                self.data = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn skip_empty_forward(&mut self) -> Result<()> {
+        while self.data.as_ref().is_some_and(|d| !d.valid()) {
+            self.index.next()?;
+            self.load_block()?;
+            if let Some(d) = self.data.as_mut() {
+                d.seek_to_first()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_empty_backward(&mut self) -> Result<()> {
+        while self.data.as_ref().is_some_and(|d| !d.valid()) {
+            self.index.prev()?;
+            self.load_block()?;
+            if let Some(d) = self.data.as_mut() {
+                d.seek_to_last()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn fail<T>(&mut self, e: Error) -> Result<T> {
+        self.data = None;
+        Err(e)
+    }
+}
+
+impl InternalIterator for TableIter {
+    fn valid(&self) -> bool {
+        self.data.as_ref().is_some_and(BlockIter::valid)
+    }
+
+    fn key(&self) -> &[u8] {
+        self.data.as_ref().map_or(&[], |d| d.key())
+    }
+
+    fn value(&self) -> Bytes {
+        self.data.as_ref().map_or_else(Bytes::new, |d| d.value())
+    }
+
+    fn seek(&mut self, target: &[u8]) -> Result<()> {
+        let r = (|| {
+            self.index.seek(target)?;
+            self.load_block()?;
+            if let Some(d) = self.data.as_mut() {
+                d.seek(target)?;
+            }
+            self.skip_empty_forward()
+        })();
+        r.or_else(|e| self.fail(e))
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        let r = (|| {
+            self.index.seek_to_first()?;
+            self.load_block()?;
+            if let Some(d) = self.data.as_mut() {
+                d.seek_to_first()?;
+            }
+            self.skip_empty_forward()
+        })();
+        r.or_else(|e| self.fail(e))
+    }
+
+    fn seek_to_last(&mut self) -> Result<()> {
+        let r = (|| {
+            self.index.seek_to_last()?;
+            self.load_block()?;
+            if let Some(d) = self.data.as_mut() {
+                d.seek_to_last()?;
+            }
+            self.skip_empty_backward()
+        })();
+        r.or_else(|e| self.fail(e))
+    }
+
+    fn next(&mut self) -> Result<()> {
+        let r = (|| {
+            if let Some(d) = self.data.as_mut() {
+                d.next()?;
+            }
+            self.skip_empty_forward()
+        })();
+        r.or_else(|e| self.fail(e))
+    }
+
+    fn prev(&mut self) -> Result<()> {
+        let r = (|| {
+            if let Some(d) = self.data.as_mut() {
+                d.prev()?;
+            }
+            self.skip_empty_backward()
+        })();
+        r.or_else(|e| self.fail(e))
+    }
+}

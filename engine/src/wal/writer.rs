@@ -1,0 +1,105 @@
+//! Appends records to a log (see the format in `wal/mod.rs`).
+
+use super::{fragment, fragment_checksum, BLOCK_SIZE, HEADER_SIZE};
+use crate::fs::WritableFile;
+use crate::{Error, Result};
+use std::path::PathBuf;
+
+/// Writes records to one log file. Not thread-safe by itself: the commit pipeline's leader is
+/// its only user at any moment.
+pub(crate) struct LogWriter {
+    file: Box<dyn WritableFile>,
+    path: PathBuf,
+    /// Offset of the next byte within the current block.
+    block_offset: usize,
+    /// Reused encode buffer.
+    buf: Vec<u8>,
+}
+
+impl LogWriter {
+    /// A writer appending to `file`, which holds `existing_len` bytes already.
+    pub(crate) fn new(file: Box<dyn WritableFile>, path: PathBuf) -> Self {
+        let block_offset = (file.len() % BLOCK_SIZE as u64) as usize;
+        LogWriter {
+            file,
+            path,
+            block_offset,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The log file's path.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Bytes in the log so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    /// Appends several records with a single write to the file. On error the file may hold a
+    /// prefix of them (possibly a torn fragment); the caller must stop using this log.
+    pub(crate) fn add_records<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        for record in records {
+            self.encode_record(record, &mut buf);
+        }
+        let result = self
+            .file
+            .append(&buf)
+            .map_err(|e| Error::io(format!("appending to {}", self.path.display()), e));
+        if buf.capacity() <= 4 * 1024 * 1024 {
+            self.buf = buf;
+        }
+        result
+    }
+
+    /// Appends one record.
+    pub(crate) fn add_record(&mut self, record: &[u8]) -> Result<()> {
+        self.add_records(std::iter::once(record))
+    }
+
+    /// Makes everything appended so far durable.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync()
+            .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))
+    }
+
+    fn encode_record(&mut self, mut record: &[u8], buf: &mut Vec<u8>) {
+        let mut first = true;
+        loop {
+            let left_in_block = BLOCK_SIZE - self.block_offset;
+            if left_in_block < HEADER_SIZE {
+                buf.extend(std::iter::repeat_n(0u8, left_in_block));
+                self.block_offset = 0;
+                continue;
+            }
+            let avail = left_in_block - HEADER_SIZE;
+            let len = record.len().min(avail);
+            let last = len == record.len();
+            let kind = match (first, last) {
+                (true, true) => fragment::FULL,
+                (true, false) => fragment::FIRST,
+                (false, true) => fragment::LAST,
+                (false, false) => fragment::MIDDLE,
+            };
+            let (payload, rest) = record.split_at(len);
+            buf.extend_from_slice(&fragment_checksum(kind, payload).to_le_bytes());
+            buf.extend_from_slice(&(len as u16).to_le_bytes());
+            buf.push(kind);
+            buf.extend_from_slice(payload);
+            self.block_offset += HEADER_SIZE + len;
+            record = rest;
+            first = false;
+            if last {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+pub use strata_engine as engine;
