@@ -54,14 +54,24 @@ impl WriteBatch {
     }
 
     /// Adds a put of `key` → `value`.
-    pub fn put(&mut self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> &mut Self {
-        self.push(DEFAULT_KEYSPACE, Kind::Put, key.into(), value.into());
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        self.push(
+            DEFAULT_KEYSPACE,
+            Kind::Put,
+            Bytes::copy_from_slice(key.as_ref()),
+            Bytes::copy_from_slice(value.as_ref()),
+        );
         self
     }
 
     /// Adds a deletion of `key`.
-    pub fn delete(&mut self, key: impl Into<Bytes>) -> &mut Self {
-        self.push(DEFAULT_KEYSPACE, Kind::Delete, key.into(), Bytes::new());
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        self.push(
+            DEFAULT_KEYSPACE,
+            Kind::Delete,
+            Bytes::copy_from_slice(key.as_ref()),
+            Bytes::new(),
+        );
         self
     }
 
@@ -189,7 +199,7 @@ mod tests {
     #[test]
     fn roundtrip() {
         let mut b = WriteBatch::new();
-        b.put("k1", "v1").delete("k2").put(Bytes::new(), Bytes::new());
+        b.put("k1", "v1").delete("k2").put("", "");
         let mut buf = Vec::new();
         b.encode(42, &mut buf);
         let d = decode(&Bytes::from(buf)).unwrap();

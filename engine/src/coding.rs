@@ -70,11 +70,6 @@ pub(crate) fn checksum64(data: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(data)
 }
 
-/// The 32-bit checksum used in log record headers (the low half of xxh3).
-pub(crate) fn checksum32(data: &[u8]) -> u32 {
-    xxhash_rust::xxh3::xxh3_64(data) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

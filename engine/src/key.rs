@@ -58,13 +58,6 @@ pub(crate) fn encode(user_key: &[u8], seq: u64, kind: Kind) -> Bytes {
     buf.freeze()
 }
 
-/// Encodes an internal key into `buf` (cleared first).
-pub(crate) fn encode_into(buf: &mut Vec<u8>, user_key: &[u8], seq: u64, kind: Kind) {
-    buf.clear();
-    buf.extend_from_slice(user_key);
-    buf.extend_from_slice(&trailer(seq, kind).to_be_bytes());
-}
-
 /// The user-key part of an encoded internal key. Callers only pass keys produced by [`encode`]
 /// or validated by [`is_valid`].
 pub(crate) fn user_key(ikey: &[u8]) -> &[u8] {

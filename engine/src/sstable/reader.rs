@@ -72,11 +72,6 @@ impl Table {
         })
     }
 
-    /// The table's file number.
-    pub(crate) fn number(&self) -> u64 {
-        self.number
-    }
-
     /// The file's size in bytes.
     pub(crate) fn size(&self) -> u64 {
         self.size

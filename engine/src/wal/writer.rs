@@ -28,16 +28,6 @@ impl LogWriter {
         }
     }
 
-    /// The log file's path.
-    pub(crate) fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-
-    /// Bytes in the log so far.
-    pub(crate) fn len(&self) -> u64 {
-        self.file.len()
-    }
-
     /// Appends several records with a single write to the file. On error the file may hold a
     /// prefix of them (possibly a torn fragment); the caller must stop using this log.
     pub(crate) fn add_records<'a>(

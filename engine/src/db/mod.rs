@@ -1,0 +1,387 @@
+//! The database: ties the write-ahead log, memtables, table files and manifest together.
+//!
+//! Threads and locks (always taken in this order when nested):
+//! 1. `queue`: the commit queue; the writer at its front is the *leader*.
+//! 2. `wal`: the WAL writer and the active memtable; held only by the leader (or `flush()`).
+//! 3. `versions`: the manifest writer and current version; held by the flush thread and open.
+//! 4. `state`: the immutable-memtable queue and the background error; short critical sections.
+//!
+//! Readers take none of these: they clone the current [`ReadView`] (an `Arc` swap under a
+//! read-write lock) and read at `visible_seq`.
+
+mod cursor;
+mod flush;
+mod open;
+mod write;
+
+pub use cursor::{Cursor, DbIter};
+
+use crate::fs::{FileLock, FileSystem};
+use crate::key::Kind;
+use crate::memtable::MemTable;
+use crate::options::{Options, WriteOptions};
+use crate::sstable::BlockCache;
+use crate::stats::{LevelStats, Stats};
+use crate::version::Version;
+use crate::wal::LogWriter;
+use crate::{Error, Result, WriteBatch};
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::VecDeque;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// A handle to an open database. Cheap to clone; `Send + Sync`; the database closes in an
+/// orderly way (background work finished, WAL synced, lock released) when the last clone drops.
+///
+/// ```
+/// # fn main() -> strata_engine::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// use strata_engine::{Db, Options};
+/// let db = Db::open(dir.path(), Options::default())?;
+/// db.put("greeting", "hello")?;
+/// assert_eq!(db.get("greeting")?.as_deref(), Some(&b"hello"[..]));
+/// for entry in db.iter(..) {
+///     let (key, value) = entry?;
+///     println!("{key:?} = {value:?}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    handle: Arc<Handle>,
+}
+
+/// Owns the background thread; dropping it shuts the database down.
+struct Handle {
+    inner: Arc<Inner>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What a reader needs: the memtables and table files at one moment.
+pub(crate) struct ReadView {
+    pub(crate) mem: Arc<MemTable>,
+    /// Immutable memtables, newest first.
+    pub(crate) imms: Vec<Arc<MemTable>>,
+    pub(crate) version: Arc<Version>,
+}
+
+/// A full memtable waiting for its flush.
+pub(crate) struct Imm {
+    pub(crate) mem: Arc<MemTable>,
+    /// The WAL that took over when this memtable was sealed: once it is flushed, logs before
+    /// this number are no longer needed.
+    pub(crate) next_log: u64,
+}
+
+/// Mutable structure shared with the flush thread.
+pub(crate) struct State {
+    /// Oldest first.
+    pub(crate) imms: VecDeque<Imm>,
+    /// Set by a failed flush or WAL write; the database is read-only from then on.
+    pub(crate) bg_error: Option<Error>,
+    pub(crate) shutting_down: bool,
+}
+
+/// The leader's state: the WAL being appended to and the memtable being filled.
+pub(crate) struct WalState {
+    pub(crate) writer: LogWriter,
+    pub(crate) number: u64,
+    pub(crate) mem: Arc<MemTable>,
+    /// The last sequence number assigned.
+    pub(crate) last_seq: u64,
+}
+
+/// The manifest writer and the current version.
+pub(crate) struct VersionSet {
+    pub(crate) manifest: LogWriter,
+    pub(crate) version: Arc<Version>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: Options,
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) _lock: Box<dyn FileLock>,
+    pub(crate) cache: Arc<BlockCache>,
+    pub(crate) view: RwLock<Arc<ReadView>>,
+    /// Every write with a sequence number at or below this is in a memtable and may be read.
+    pub(crate) visible_seq: AtomicU64,
+    pub(crate) next_file: AtomicU64,
+    pub(crate) queue: Mutex<VecDeque<Arc<write::Pending>>>,
+    pub(crate) wal: Mutex<WalState>,
+    pub(crate) versions: Mutex<VersionSet>,
+    pub(crate) state: Mutex<State>,
+    /// Signalled when an immutable memtable is added or flushed, on a background error, and on
+    /// shutdown.
+    pub(crate) state_cv: Condvar,
+}
+
+impl Db {
+    /// Opens (or creates) the database in directory `path`.
+    ///
+    /// Recovery replays only the write-ahead logs written since the last flush. Fails with
+    /// [`Error::Locked`] if another process has it open, [`Error::Corruption`] if its files are
+    /// damaged beyond a torn WAL tail, and [`Error::NotFound`] if there is no database and
+    /// `create_if_missing` is off.
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
+        let inner = Arc::new(open::open(path.as_ref(), opts)?);
+        let flusher = flush::spawn(inner.clone())?;
+        Ok(Db {
+            handle: Arc::new(Handle {
+                inner,
+                flusher: Mutex::new(Some(flusher)),
+            }),
+        })
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        &self.handle.inner
+    }
+
+    /// The value of `key`, or `None` if it is absent.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
+        let inner = self.inner();
+        let seq = inner.visible_seq.load(Ordering::Acquire);
+        let view = inner.view.read().clone();
+        get_at(&view, key.as_ref(), seq)
+    }
+
+    /// Sets `key` to `value` (not fsynced; see [`WriteOptions`]).
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value);
+        self.write(batch, WriteOptions::default())
+    }
+
+    /// Deletes `key` (not fsynced; see [`WriteOptions`]). Deleting an absent key is not an error.
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        self.write(batch, WriteOptions::default())
+    }
+
+    /// Applies `batch` atomically. Concurrent writers are committed in groups sharing one WAL
+    /// append and, if any asked for it, one fsync.
+    pub fn write(&self, batch: WriteBatch, opts: WriteOptions) -> Result<()> {
+        self.inner().write(batch, opts).map(|_| ())
+    }
+
+    /// Iterates over the keys in `range` (forwards, or backwards with `.rev()`), at a snapshot
+    /// of the database taken now. The iterator owns what it needs: it may outlive this handle's
+    /// borrow and be sent to another thread.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = strata_engine::Db::open(dir.path(), Default::default()).unwrap();
+    /// for k in ["a", "b", "c", "d"] { db.put(k, "")?; }
+    /// let keys: Vec<_> = db.iter("b".."d").map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, ["b", "c"]);
+    /// let last = db.iter(..).rev().next().transpose()?.map(|(k, _)| k);
+    /// assert_eq!(last.as_deref(), Some(&b"d"[..]));
+    /// # Ok::<(), strata_engine::Error>(())
+    /// ```
+    pub fn iter<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> DbIter {
+        let inner = self.inner();
+        let seq = inner.visible_seq.load(Ordering::Acquire);
+        let view = inner.view.read().clone();
+        DbIter::new(view, seq, range)
+    }
+
+    /// A cursor over the whole database at a snapshot taken now, for seeking and stepping in
+    /// both directions.
+    pub fn cursor(&self) -> Cursor {
+        self.cursor_in::<&[u8]>(..)
+    }
+
+    /// A cursor limited to `range`.
+    pub fn cursor_in<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Cursor {
+        let inner = self.inner();
+        let seq = inner.visible_seq.load(Ordering::Acquire);
+        let view = inner.view.read().clone();
+        Cursor::new(&view, seq, range)
+    }
+
+    /// Writes the memtable to a table file and waits until every full memtable is flushed.
+    pub fn flush(&self) -> Result<()> {
+        self.inner().flush()
+    }
+
+    /// The sequence number of the last write visible to readers.
+    pub fn last_sequence(&self) -> u64 {
+        self.inner().visible_seq.load(Ordering::Acquire)
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.inner().dir
+    }
+
+    /// The block cache (for its statistics).
+    pub fn block_cache(&self) -> &BlockCache {
+        &self.inner().cache
+    }
+
+    /// Current figures: levels, memtables, block cache, memory held.
+    pub fn stats(&self) -> Stats {
+        let inner = self.inner();
+        let view = inner.view.read().clone();
+        let mut stats = Stats {
+            memtable_bytes: view.mem.approximate_size() as u64,
+            memtable_entries: view.mem.len() as u64,
+            immutable_memtables: view.imms.len(),
+            immutable_memtable_bytes: view.imms.iter().map(|m| m.approximate_size() as u64).sum(),
+            block_cache_bytes: inner.cache.usage(),
+            block_cache_capacity: inner.cache.capacity(),
+            block_cache_hits: inner.cache.hits(),
+            block_cache_misses: inner.cache.misses(),
+            last_sequence: inner.visible_seq.load(Ordering::Acquire),
+            ..Stats::default()
+        };
+        for files in &view.version.levels {
+            let mut level = LevelStats::default();
+            for f in files {
+                level.files += 1;
+                level.bytes += f.table.size();
+                level.entries += f.table.props().num_entries;
+                stats.table_metadata_bytes += f.table.pinned_memory() as u64;
+            }
+            stats.levels.push(level);
+        }
+        stats
+    }
+
+    /// Closes the database, reporting any error from syncing the WAL. Other clones of this
+    /// handle keep it open; the close happens when the last one goes.
+    pub fn close(self) -> Result<()> {
+        match Arc::try_unwrap(self.handle) {
+            Ok(handle) => handle.shutdown(),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.inner().dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    fn shutdown(&self) -> Result<()> {
+        {
+            let mut st = self.inner.state.lock();
+            st.shutting_down = true;
+        }
+        self.inner.state_cv.notify_all();
+        if let Some(t) = self.flusher.lock().take() {
+            let _ = t.join();
+        }
+        // Make unsynced writes durable on an orderly close.
+        let mut wal = self.inner.wal.lock();
+        if self.inner.state.lock().bg_error.is_some() {
+            return Ok(());
+        }
+        wal.writer.sync()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Point lookup in a view: memtables newest first, then level 0 newest first, then each level.
+pub(crate) fn get_at(view: &ReadView, key: &[u8], seq: u64) -> Result<Option<Bytes>> {
+    let found = |hit: Option<(Kind, Bytes)>| {
+        hit.map(|(kind, v)| match kind {
+            Kind::Put => Some(v),
+            Kind::Delete => None,
+        })
+    };
+    if let Some(r) = found(view.mem.get(key, seq)) {
+        return Ok(r);
+    }
+    for imm in &view.imms {
+        if let Some(r) = found(imm.get(key, seq)) {
+            return Ok(r);
+        }
+    }
+    for (level, files) in view.version.levels.iter().enumerate() {
+        if level == 0 {
+            for f in files {
+                if key_in_file(key, f) {
+                    if let Some(r) = found(f.table.get(key, seq)?) {
+                        return Ok(r);
+                    }
+                }
+            }
+        } else {
+            // Non-overlapping and sorted: the only candidate is the first file whose largest
+            // user key is >= key.
+            let i = files.partition_point(|f| crate::key::user_key(&f.meta.largest) < key);
+            if let Some(f) = files.get(i) {
+                if key_in_file(key, f) {
+                    if let Some(r) = found(f.table.get(key, seq)?) {
+                        return Ok(r);
+                    }
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn key_in_file(key: &[u8], f: &crate::version::LiveTable) -> bool {
+    crate::key::user_key(&f.meta.smallest) <= key && key <= crate::key::user_key(&f.meta.largest)
+}
+
+impl Inner {
+    /// Fails if a background error made the database read-only.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        match &self.state.lock().bg_error {
+            Some(e) => Err(Error::ReadOnly(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a background error (the first one wins) and wakes everyone waiting.
+    pub(crate) fn set_bg_error(&self, e: &Error) {
+        let mut st = self.state.lock();
+        if st.bg_error.is_none() {
+            st.bg_error = Some(e.duplicate());
+        }
+        drop(st);
+        self.state_cv.notify_all();
+    }
+
+    /// Publishes a new read view built from the current state.
+    pub(crate) fn install_view(&self, mem: Arc<MemTable>, st: &State, version: Arc<Version>) {
+        let imms = st.imms.iter().rev().map(|i| i.mem.clone()).collect();
+        *self.view.write() = Arc::new(ReadView { mem, imms, version });
+    }
+
+    /// Seals the active memtable (if it holds anything) and waits for all flushes.
+    fn flush(&self) -> Result<()> {
+        {
+            let mut wal = self.wal.lock();
+            self.rotate_memtable(&mut wal, true)?;
+        }
+        let mut st = self.state.lock();
+        loop {
+            if let Some(e) = &st.bg_error {
+                return Err(Error::ReadOnly(e.to_string()));
+            }
+            if st.imms.is_empty() {
+                return Ok(());
+            }
+            self.state_cv.wait(&mut st);
+        }
+    }
+}

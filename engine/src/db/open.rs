@@ -1,0 +1,380 @@
+//! Opening a database: lock, recover the manifest, replay the WAL, start a fresh WAL and
+//! manifest, and delete files nothing refers to.
+
+use super::{Imm, Inner, State, VersionSet, WalState};
+use crate::batch;
+use crate::filename::{self, FileKind};
+use crate::fs::{read_all, FileSystem};
+use crate::manifest::VersionEdit;
+use crate::memtable::MemTable;
+use crate::options::{Options, WalRecovery};
+use crate::sstable::{BlockCache, Table};
+use crate::version::{LiveTable, Version};
+use crate::wal::{LogReader, LogWriter};
+use crate::{Error, Result};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// The durable state read back from the manifest.
+struct Recovered {
+    version: Version,
+    log_number: u64,
+    next_file: u64,
+    last_sequence: u64,
+    manifest_number: Option<u64>,
+}
+
+fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let context = format!("{what} {}", path.display());
+    move |e| Error::io(context, e)
+}
+
+pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
+    opts.validate()?;
+    let fs = opts.fs.clone();
+    let dir = dir.to_path_buf();
+    if !fs.exists(&dir) {
+        if !opts.create_if_missing {
+            return Err(Error::NotFound {
+                dir,
+                detail: "the directory does not exist".into(),
+            });
+        }
+        fs.create_dir_all(&dir)
+            .map_err(io_err("creating directory", &dir))?;
+    }
+    let lock_path = filename::lock(&dir);
+    let lock = fs.lock(&lock_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            Error::Locked {
+                dir: dir.clone(),
+                lock_file: lock_path.clone(),
+            }
+        } else {
+            Error::io(format!("locking {}", lock_path.display()), e)
+        }
+    })?;
+    let cache = Arc::new(BlockCache::new(opts.block_cache_capacity));
+
+    let current = filename::current(&dir);
+    let mut recovered = if fs.exists(&current) {
+        if opts.error_if_exists {
+            return Err(Error::InvalidArgument(format!(
+                "a database already exists at {} (error_if_exists is set)",
+                dir.display()
+            )));
+        }
+        recover_manifest(fs.as_ref(), &dir, &cache)?
+    } else {
+        if !opts.create_if_missing {
+            return Err(Error::NotFound {
+                dir,
+                detail: "no CURRENT file".into(),
+            });
+        }
+        Recovered {
+            version: Version::empty(),
+            log_number: 0,
+            next_file: 1,
+            last_sequence: 0,
+            manifest_number: None,
+        }
+    };
+
+    // File numbers: never reuse one that is on disk, whatever the manifest says.
+    let names = fs.list_dir(&dir).map_err(io_err("listing", &dir))?;
+    let mut logs = Vec::new();
+    for name in &names {
+        let n = match filename::parse(name) {
+            Some(FileKind::Wal(n)) => {
+                if n >= recovered.log_number {
+                    logs.push(n);
+                }
+                n
+            }
+            Some(FileKind::Table(n) | FileKind::Manifest(n)) => n,
+            _ => continue,
+        };
+        recovered.next_file = recovered.next_file.max(n + 1);
+    }
+    logs.sort_unstable();
+
+    // Replay the logs written since the last flush into one memtable.
+    let mem = Arc::new(MemTable::new());
+    let mut last_seq = recovered.last_sequence;
+    for (i, &n) in logs.iter().enumerate() {
+        let stopped = replay_log(
+            fs.as_ref(),
+            &dir,
+            n,
+            &opts,
+            &mem,
+            &mut last_seq,
+            recovered.last_sequence,
+        )?;
+        if stopped && opts.wal_recovery == WalRecovery::PointInTime {
+            // Later logs hold writes after the damage; keeping them would make a later
+            // recovery replay them behind the gap. They are removed before anything new is
+            // acknowledged.
+            for &later in &logs[i + 1..] {
+                let p = filename::wal(&dir, later);
+                fs.remove_file(&p).map_err(io_err("removing", &p))?;
+            }
+            logs.truncate(i + 1);
+            break;
+        }
+    }
+
+    // A fresh WAL, then a fresh manifest holding a snapshot of the state.
+    let wal_number = recovered.next_file;
+    let manifest_number = wal_number + 1;
+    let next_file = manifest_number + 1;
+    let wal_path = filename::wal(&dir, wal_number);
+    let wal_file = fs.create(&wal_path).map_err(io_err("creating", &wal_path))?;
+    let log_number = if mem.is_empty() {
+        wal_number
+    } else {
+        logs.first().copied().unwrap_or(wal_number)
+    };
+    let snapshot = VersionEdit {
+        log_number: Some(log_number),
+        next_file_number: Some(next_file),
+        last_sequence: Some(recovered.last_sequence),
+        added: recovered
+            .version
+            .files()
+            .map(|(level, f)| (0, level, f.meta.clone()))
+            .collect(),
+        deleted: Vec::new(),
+    };
+    let manifest = write_manifest(fs.as_ref(), &dir, manifest_number, &snapshot)?;
+
+    // Delete what nothing refers to any more.
+    let live_tables: std::collections::HashSet<u64> =
+        recovered.version.files().map(|(_, f)| f.meta.number).collect();
+    for name in &names {
+        let obsolete = match filename::parse(name) {
+            Some(FileKind::Wal(n)) => n < log_number,
+            Some(FileKind::Manifest(n)) => Some(n) != Some(manifest_number),
+            Some(FileKind::Table(n)) => !live_tables.contains(&n),
+            Some(FileKind::Temp) => true,
+            _ => false,
+        };
+        if obsolete {
+            let _ = fs.remove_file(&dir.join(name));
+        }
+    }
+    let _ = recovered.manifest_number;
+
+    let mut imms = VecDeque::new();
+    let active = Arc::new(MemTable::new());
+    if !mem.is_empty() {
+        imms.push_back(Imm {
+            mem: mem.clone(),
+            next_log: wal_number,
+        });
+    }
+    let version = Arc::new(recovered.version);
+    let view = super::ReadView {
+        mem: active.clone(),
+        imms: imms.iter().rev().map(|i| i.mem.clone()).collect(),
+        version: version.clone(),
+    };
+    Ok(Inner {
+        opts,
+        fs,
+        _lock: lock,
+        cache,
+        view: RwLock::new(Arc::new(view)),
+        visible_seq: AtomicU64::new(last_seq),
+        next_file: AtomicU64::new(next_file),
+        queue: Mutex::new(VecDeque::new()),
+        wal: Mutex::new(WalState {
+            writer: LogWriter::new(wal_file, wal_path),
+            number: wal_number,
+            mem: active,
+            last_seq,
+        }),
+        versions: Mutex::new(VersionSet { manifest, version }),
+        state: Mutex::new(State {
+            imms,
+            bg_error: None,
+            shutting_down: false,
+        }),
+        state_cv: Condvar::new(),
+        dir,
+    })
+}
+
+/// Replays WAL `number` into `mem`, skipping batches already flushed. Returns whether the log
+/// ended at damage (a torn tail, or any damage in point-in-time mode).
+fn replay_log(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    number: u64,
+    opts: &Options,
+    mem: &MemTable,
+    last_seq: &mut u64,
+    flushed_seq: u64,
+) -> Result<bool> {
+    let path = filename::wal(dir, number);
+    let file = fs.open(&path).map_err(io_err("opening", &path))?;
+    let tolerate = opts.wal_recovery == WalRecovery::PointInTime;
+    let mut reader = LogReader::new(file, path.clone(), tolerate);
+    while let Some((record, offset)) = reader.next_record()? {
+        let decoded = match batch::decode(&record) {
+            Ok(d) => d,
+            Err(detail) if tolerate => {
+                reader.dropped_tail = Some((offset, detail));
+                break;
+            }
+            Err(detail) => {
+                return Err(Error::corruption(&path, offset, format!("bad write batch: {detail}")))
+            }
+        };
+        if decoded.seq <= flushed_seq {
+            continue;
+        }
+        if decoded.seq <= *last_seq {
+            let detail = format!(
+                "sequence number {} does not follow {}",
+                decoded.seq, *last_seq
+            );
+            if tolerate {
+                reader.dropped_tail = Some((offset, detail));
+                break;
+            }
+            return Err(Error::corruption(&path, offset, detail));
+        }
+        let mut seq = decoded.seq;
+        for e in decoded.entries {
+            mem.insert(&e.key, seq, e.kind, e.value);
+            seq += 1;
+        }
+        *last_seq = seq - 1;
+    }
+    Ok(reader.dropped_tail.is_some())
+}
+
+/// Reads `CURRENT` and the manifest it names.
+fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) -> Result<Recovered> {
+    let current = filename::current(dir);
+    let bytes = read_all(fs, &current).map_err(io_err("reading", &current))?;
+    let name = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| s.strip_suffix('\n'))
+        .filter(|s| matches!(filename::parse(s), Some(FileKind::Manifest(_))))
+        .ok_or_else(|| {
+            Error::corruption(&current, 0, "CURRENT does not name a manifest file")
+        })?;
+    let Some(FileKind::Manifest(manifest_number)) = filename::parse(name) else {
+        return Err(Error::corruption(&current, 0, "CURRENT does not name a manifest file"));
+    };
+    let path = dir.join(name);
+    let file = fs.open(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::corruption(&current, 0, format!("CURRENT names {name}, which is missing"))
+        } else {
+            Error::io(format!("opening {}", path.display()), e)
+        }
+    })?;
+    let mut reader = LogReader::new(file, path.clone(), false);
+    let mut files: Vec<BTreeMap<u64, crate::version::FileMeta>> =
+        vec![BTreeMap::new(); crate::version::NUM_LEVELS];
+    let (mut log_number, mut next_file, mut last_sequence) = (None, None, None);
+    let mut records = 0;
+    while let Some((record, offset)) = reader.next_record()? {
+        let edit = VersionEdit::decode(&record)
+            .map_err(|d| Error::corruption(&path, offset, format!("bad manifest record: {d}")))?;
+        if records == 0
+            && (edit.log_number.is_none()
+                || edit.next_file_number.is_none()
+                || edit.last_sequence.is_none())
+        {
+            return Err(Error::corruption(
+                &path,
+                offset,
+                "the manifest does not start with a full snapshot",
+            ));
+        }
+        records += 1;
+        log_number = edit.log_number.or(log_number);
+        next_file = edit.next_file_number.or(next_file);
+        last_sequence = edit.last_sequence.or(last_sequence);
+        for (_, level, number) in &edit.deleted {
+            files[*level].remove(number);
+        }
+        for (_, level, meta) in edit.added {
+            files[level].insert(meta.number, meta);
+        }
+    }
+    let (Some(log_number), Some(next_file), Some(last_sequence)) =
+        (log_number, next_file, last_sequence)
+    else {
+        return Err(Error::corruption(
+            &path,
+            0,
+            "the manifest holds no valid records (damaged or empty)",
+        ));
+    };
+    let mut version = Version::empty();
+    for (level, metas) in files.into_iter().enumerate() {
+        for (_, meta) in metas {
+            let table_path = filename::table(dir, meta.number);
+            let file = fs.open(&table_path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Error::corruption(
+                        &path,
+                        0,
+                        format!("the manifest lists table {}, which is missing", table_path.display()),
+                    )
+                } else {
+                    Error::io(format!("opening {}", table_path.display()), e)
+                }
+            })?;
+            if file.len() != meta.size {
+                return Err(Error::corruption(
+                    &table_path,
+                    0,
+                    format!("file is {} bytes, the manifest says {}", file.len(), meta.size),
+                ));
+            }
+            let table = Table::open(file, table_path, meta.number, cache.clone())?;
+            version = version.with_file(level, Arc::new(LiveTable { meta, table: Arc::new(table) }));
+        }
+    }
+    Ok(Recovered {
+        version,
+        log_number,
+        next_file,
+        last_sequence,
+        manifest_number: Some(manifest_number),
+    })
+}
+
+/// Writes a new manifest holding `snapshot` and points `CURRENT` at it, durably.
+fn write_manifest(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    number: u64,
+    snapshot: &VersionEdit,
+) -> Result<LogWriter> {
+    let path = filename::manifest(dir, number);
+    let file = fs.create(&path).map_err(io_err("creating", &path))?;
+    let mut writer = LogWriter::new(file, path.clone());
+    writer.add_record(&snapshot.encode())?;
+    writer.sync()?;
+    let tmp: PathBuf = dir.join("CURRENT.tmp");
+    let mut f = fs.create(&tmp).map_err(io_err("creating", &tmp))?;
+    let contents = format!("MANIFEST-{number:06}\n");
+    f.append(contents.as_bytes()).map_err(io_err("writing", &tmp))?;
+    f.sync().map_err(io_err("syncing", &tmp))?;
+    drop(f);
+    let current = filename::current(dir);
+    fs.rename(&tmp, &current).map_err(io_err("renaming to", &current))?;
+    fs.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
+    Ok(writer)
+}

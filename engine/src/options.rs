@@ -1,0 +1,243 @@
+//! Options for opening a database and for writes.
+
+use crate::fs::{FileSystem, StdFs};
+use crate::{Error, Result};
+use std::sync::Arc;
+
+/// Block compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Blocks are stored as they are.
+    None,
+    /// Each block is compressed with zstd at this level (1–22; negative levels are faster).
+    /// A block is stored uncompressed when compression saves less than 1/8 of it.
+    Zstd {
+        /// The zstd level.
+        level: i32,
+    },
+}
+
+/// What recovery does with a damaged write-ahead log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WalRecovery {
+    /// Damage at the end of a log with nothing valid after it (a torn tail: the crash hit
+    /// mid-append, so the damaged write was never acknowledged) is dropped; damage followed by
+    /// valid records is an [`Error::Corruption`], since acknowledged writes would be lost.
+    #[default]
+    TornTailOnly,
+    /// Replay stops at the first damage of any kind and the database opens with every write
+    /// before it: a consistent point in time, possibly missing acknowledged writes that sat
+    /// after the damage. For when getting the database open matters more.
+    PointInTime,
+}
+
+/// Options for [`crate::Db::open`], built with chained setters:
+///
+/// ```
+/// use strata_engine::{Compression, Options};
+/// let opts = Options::default()
+///     .write_buffer_size(8 << 20)
+///     .block_cache_capacity(32 << 20)
+///     .compression(Compression::None);
+/// ```
+#[derive(Clone)]
+pub struct Options {
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) create_if_missing: bool,
+    pub(crate) error_if_exists: bool,
+    pub(crate) write_buffer_size: usize,
+    pub(crate) max_immutable_memtables: usize,
+    pub(crate) block_size: usize,
+    pub(crate) block_restart_interval: usize,
+    pub(crate) compression: Compression,
+    pub(crate) bloom_bits_per_key: usize,
+    pub(crate) block_cache_capacity: u64,
+    pub(crate) wal_recovery: WalRecovery,
+    pub(crate) max_write_group_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            fs: Arc::new(StdFs),
+            create_if_missing: true,
+            error_if_exists: false,
+            write_buffer_size: 64 << 20,
+            max_immutable_memtables: 2,
+            block_size: 4096,
+            block_restart_interval: 16,
+            compression: Compression::Zstd { level: 1 },
+            bloom_bits_per_key: 10,
+            block_cache_capacity: 64 << 20,
+            wal_recovery: WalRecovery::TornTailOnly,
+            max_write_group_bytes: 1 << 20,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("create_if_missing", &self.create_if_missing)
+            .field("error_if_exists", &self.error_if_exists)
+            .field("write_buffer_size", &self.write_buffer_size)
+            .field("max_immutable_memtables", &self.max_immutable_memtables)
+            .field("block_size", &self.block_size)
+            .field("compression", &self.compression)
+            .field("bloom_bits_per_key", &self.bloom_bits_per_key)
+            .field("block_cache_capacity", &self.block_cache_capacity)
+            .field("wal_recovery", &self.wal_recovery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    /// The defaults: create if missing, 64 MiB write buffer, 2 immutable memtables, 4 KiB
+    /// blocks, zstd level 1, 10-bit bloom filters, 64 MiB block cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The file system to use (default: the operating system's). Tests pass a
+    /// [`crate::fs::MemFs`] to simulate crashes and inject faults.
+    pub fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// Create the database if the directory holds none (default true).
+    pub fn create_if_missing(mut self, yes: bool) -> Self {
+        self.create_if_missing = yes;
+        self
+    }
+
+    /// Fail if a database already exists there (default false).
+    pub fn error_if_exists(mut self, yes: bool) -> Self {
+        self.error_if_exists = yes;
+        self
+    }
+
+    /// Size at which the memtable becomes immutable and is flushed (default 64 MiB; at least
+    /// 64 KiB). Memory for memtables is bounded by this times `1 + max_immutable_memtables`.
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
+        self
+    }
+
+    /// How many full memtables may wait for their flush before writes stall (default 2, at
+    /// least 1).
+    pub fn max_immutable_memtables(mut self, n: usize) -> Self {
+        self.max_immutable_memtables = n;
+        self
+    }
+
+    /// Target size of an SSTable data block before compression (default 4 KiB).
+    pub fn block_size(mut self, bytes: usize) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// Entries between restart points in a block (default 16).
+    pub fn block_restart_interval(mut self, n: usize) -> Self {
+        self.block_restart_interval = n;
+        self
+    }
+
+    /// Block compression (default zstd level 1).
+    pub fn compression(mut self, c: Compression) -> Self {
+        self.compression = c;
+        self
+    }
+
+    /// Bloom filter bits per key (default 10, about 1% false positives; 0 turns filters off).
+    pub fn bloom_bits_per_key(mut self, bits: usize) -> Self {
+        self.bloom_bits_per_key = bits;
+        self
+    }
+
+    /// Bytes of decoded blocks the block cache may hold (default 64 MiB; 0 disables it).
+    pub fn block_cache_capacity(mut self, bytes: u64) -> Self {
+        self.block_cache_capacity = bytes;
+        self
+    }
+
+    /// What recovery does with a damaged write-ahead log (default [`WalRecovery::TornTailOnly`]).
+    pub fn wal_recovery(mut self, mode: WalRecovery) -> Self {
+        self.wal_recovery = mode;
+        self
+    }
+
+    /// Upper bound on the bytes of concurrent writes committed as one group (default 1 MiB).
+    pub fn max_write_group_bytes(mut self, bytes: usize) -> Self {
+        self.max_write_group_bytes = bytes;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidArgument(m));
+        if self.write_buffer_size < 64 * 1024 {
+            return bad(format!(
+                "write_buffer_size {} is below the minimum of 65536 bytes",
+                self.write_buffer_size
+            ));
+        }
+        if self.max_immutable_memtables == 0 {
+            return bad("max_immutable_memtables must be at least 1".into());
+        }
+        if !(256..=16 << 20).contains(&self.block_size) {
+            return bad(format!(
+                "block_size {} is outside 256 bytes..16 MiB",
+                self.block_size
+            ));
+        }
+        if !(1..=1024).contains(&self.block_restart_interval) {
+            return bad(format!(
+                "block_restart_interval {} is outside 1..=1024",
+                self.block_restart_interval
+            ));
+        }
+        if self.bloom_bits_per_key > 64 {
+            return bad(format!(
+                "bloom_bits_per_key {} is above the maximum of 64",
+                self.bloom_bits_per_key
+            ));
+        }
+        if let Compression::Zstd { level } = self.compression {
+            let range = zstd::compression_level_range();
+            if !range.contains(&level) {
+                return bad(format!(
+                    "zstd level {level} is outside {}..={}",
+                    range.start(),
+                    range.end()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Options for one write.
+///
+/// Durability, precisely: when a write returns `Ok`, its data is in the operating system
+/// (survives the process being killed). With `sync = true` it was also fsynced before `Ok`
+/// (survives power loss), and so was every write committed before it. Writes are atomic and
+/// recovered in commit order: after any crash the database holds a prefix of the committed
+/// writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// fsync the write-ahead log before acknowledging (default false).
+    pub sync: bool,
+}
+
+impl WriteOptions {
+    /// Default options (no fsync).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets whether the write is fsynced before it is acknowledged.
+    pub fn sync(mut self, yes: bool) -> Self {
+        self.sync = yes;
+        self
+    }
+}

@@ -1,0 +1,46 @@
+//! Figures about a database, for tuning and monitoring.
+
+/// One level of the tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LevelStats {
+    /// Table files in the level.
+    pub files: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// Entries (including tombstones and old versions) in them.
+    pub entries: u64,
+}
+
+/// A snapshot of the database's figures, from [`crate::Db::stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Per level, level 0 first.
+    pub levels: Vec<LevelStats>,
+    /// Bytes in the active memtable.
+    pub memtable_bytes: u64,
+    /// Entries in the active memtable.
+    pub memtable_entries: u64,
+    /// Sealed memtables waiting for their flush, and their bytes.
+    pub immutable_memtables: usize,
+    /// Bytes held by sealed memtables.
+    pub immutable_memtable_bytes: u64,
+    /// Bytes of table index blocks and bloom filters held in memory.
+    pub table_metadata_bytes: u64,
+    /// Bytes in the block cache, and its capacity.
+    pub block_cache_bytes: u64,
+    /// The block cache's capacity.
+    pub block_cache_capacity: u64,
+    /// Block cache lookups that hit.
+    pub block_cache_hits: u64,
+    /// Block cache lookups that missed (and read from disk).
+    pub block_cache_misses: u64,
+    /// The last sequence number visible to readers.
+    pub last_sequence: u64,
+}
+
+impl Stats {
+    /// Total bytes of table files.
+    pub fn table_bytes(&self) -> u64 {
+        self.levels.iter().map(|l| l.bytes).sum()
+    }
+}

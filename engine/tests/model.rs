@@ -1,0 +1,238 @@
+//! Model-based test: random operations against the engine and a `BTreeMap`, with flushes and
+//! close/reopen cycles in between, comparing every read, point and range, forwards and backwards.
+//!
+//! `STRATA_MODEL_OPS` sets the number of operations per seed (default 4000);
+//! `STRATA_MODEL_SEEDS` the number of seeds (default 3).
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use strata_engine::{Compression, Db, Options, WriteBatch, WriteOptions};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn options(seed: u64) -> Options {
+    Options::default()
+        .write_buffer_size(64 * 1024)
+        .block_size(if seed % 2 == 0 { 256 } else { 4096 })
+        .block_cache_capacity(if seed % 3 == 0 { 0 } else { 1 << 20 })
+        .compression(if seed % 2 == 0 {
+            Compression::Zstd { level: 1 }
+        } else {
+            Compression::None
+        })
+}
+
+fn random_key(rng: &mut StdRng) -> Vec<u8> {
+    // A small key space so that overwrites and deletes hit existing keys; some keys are
+    // prefixes of others.
+    let n = rng.gen_range(0..400u32);
+    let mut k = format!("k{n:03}").into_bytes();
+    if rng.gen_bool(0.2) {
+        k.push(b'/');
+        k.push(rng.gen_range(b'a'..=b'c'));
+    }
+    k
+}
+
+fn random_value(rng: &mut StdRng) -> Vec<u8> {
+    let len = if rng.gen_bool(0.02) {
+        rng.gen_range(5000..40_000)
+    } else {
+        rng.gen_range(0..120)
+    };
+    (0..len).map(|_| rng.gen()).collect()
+}
+
+fn random_bound(rng: &mut StdRng) -> Bound<Vec<u8>> {
+    match rng.gen_range(0..3) {
+        0 => Bound::Unbounded,
+        1 => Bound::Included(random_key(rng)),
+        _ => Bound::Excluded(random_key(rng)),
+    }
+}
+
+fn check_range(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
+    let lower = random_bound(rng);
+    let upper = random_bound(rng);
+    let empty_range = match (&lower, &upper) {
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l > u || (l == u && !matches!((&lower, &upper), (Bound::Included(_), Bound::Included(_))))
+        }
+        _ => false,
+    };
+    let expect: Vec<(Vec<u8>, Vec<u8>)> = if empty_range {
+        Vec::new()
+    } else {
+        model
+            .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let range = (lower.clone(), upper.clone());
+    let got: Vec<(Vec<u8>, Vec<u8>)> = db
+        .iter(range.clone())
+        .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        .collect::<Result<_, _>>()
+        .expect("forward scan");
+    assert_eq!(got.len(), expect.len(), "forward scan of {range:?}");
+    assert!(got == expect, "forward scan of {range:?} differs");
+    let mut back: Vec<(Vec<u8>, Vec<u8>)> = db
+        .iter(range.clone())
+        .rev()
+        .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        .collect::<Result<_, _>>()
+        .expect("reverse scan");
+    back.reverse();
+    assert!(back == expect, "reverse scan of {range:?} differs");
+    // Both ends at once meet in the middle without crossing.
+    let mut it = db.iter(range.clone());
+    let (mut head, mut tail) = (Vec::new(), Vec::new());
+    loop {
+        let (from_front, item) = if rng.gen_bool(0.5) {
+            (true, it.next())
+        } else {
+            (false, it.next_back())
+        };
+        let Some(item) = item else { break };
+        let (k, v) = item.expect("two-ended scan");
+        let kv = (k.to_vec(), v.to_vec());
+        if from_front {
+            head.push(kv);
+        } else {
+            tail.push(kv);
+        }
+    }
+    tail.reverse();
+    head.extend(tail);
+    let front = head;
+    assert!(front == expect, "two-ended scan of {range:?} differs");
+}
+
+fn check_cursor_walk(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
+    // Random seeks and zig-zag steps against the model.
+    let mut c = db.cursor();
+    let target = random_key(rng);
+    c.seek(&target).unwrap();
+    let mut expect = model.range(target.clone()..).next().map(|(k, _)| k.clone());
+    for _ in 0..20 {
+        assert_eq!(c.key().map(<[u8]>::to_vec), expect, "cursor after seek/steps");
+        let Some(cur) = expect.clone() else { break };
+        if rng.gen_bool(0.5) {
+            c.next().unwrap();
+            expect = model
+                .range::<Vec<u8>, _>((Bound::Excluded(cur), Bound::Unbounded))
+                .next()
+                .map(|(k, _)| k.clone());
+        } else {
+            c.prev().unwrap();
+            expect = model.range(..cur).next_back().map(|(k, _)| k.clone());
+        }
+    }
+    let target = random_key(rng);
+    c.seek_for_prev(&target).unwrap();
+    let expect = model.range(..=target).next_back().map(|(k, v)| (k.clone(), v.clone()));
+    assert_eq!(
+        c.key().map(|k| (k.to_vec(), c.value().unwrap_or_default().to_vec())),
+        expect
+    );
+}
+
+fn run(seed: u64, ops: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut db = Db::open(dir.path(), options(seed)).unwrap();
+    for op in 0..ops {
+        match rng.gen_range(0..100) {
+            0..=39 => {
+                let (k, v) = (random_key(&mut rng), random_value(&mut rng));
+                db.put(&k, &v).unwrap();
+                model.insert(k, v);
+            }
+            40..=54 => {
+                let k = random_key(&mut rng);
+                db.delete(&k).unwrap();
+                model.remove(&k);
+            }
+            55..=64 => {
+                let mut batch = WriteBatch::new();
+                for _ in 0..rng.gen_range(1..20) {
+                    let k = random_key(&mut rng);
+                    if rng.gen_bool(0.7) {
+                        let v = random_value(&mut rng);
+                        batch.put(&k, &v);
+                        model.insert(k, v);
+                    } else {
+                        batch.delete(&k);
+                        model.remove(&k);
+                    }
+                }
+                db.write(batch, WriteOptions::new().sync(rng.gen_bool(0.1))).unwrap();
+            }
+            65..=84 => {
+                let k = random_key(&mut rng);
+                let got = db.get(&k).unwrap();
+                assert_eq!(got.as_deref(), model.get(&k).map(Vec::as_slice), "seed {seed} op {op}: get {k:?}");
+            }
+            85..=91 => check_range(&db, &model, &mut rng),
+            92..=95 => check_cursor_walk(&db, &model, &mut rng),
+            96..=97 => db.flush().unwrap(),
+            _ => {
+                drop(db);
+                db = Db::open(dir.path(), options(seed)).unwrap();
+            }
+        }
+    }
+    // Final full comparison, after one more reopen.
+    drop(db);
+    let db = Db::open(dir.path(), options(seed)).unwrap();
+    let all: Vec<(Vec<u8>, Vec<u8>)> = db
+        .iter::<&[u8]>(..)
+        .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expect: Vec<(Vec<u8>, Vec<u8>)> = model.into_iter().collect();
+    assert!(all == expect, "seed {seed}: final contents differ");
+}
+
+#[test]
+fn random_operations_match_a_btreemap() {
+    let ops = env_usize("STRATA_MODEL_OPS", 4000);
+    let seeds = env_usize("STRATA_MODEL_SEEDS", 3) as u64;
+    for seed in 0..seeds {
+        run(seed, ops);
+    }
+}
+
+#[test]
+fn snapshot_iterators_are_unaffected_by_later_writes_and_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options(1)).unwrap();
+    for i in 0..2000u32 {
+        db.put(format!("{i:05}"), format!("v{i}")).unwrap();
+    }
+    let it = db.iter::<&str>(..);
+    for i in 0..2000u32 {
+        if i % 2 == 0 {
+            db.delete(format!("{i:05}")).unwrap();
+        } else {
+            db.put(format!("{i:05}"), "changed").unwrap();
+        }
+    }
+    db.flush().unwrap();
+    let seen: Vec<_> = it.map(Result::unwrap).collect();
+    assert_eq!(seen.len(), 2000);
+    for (i, (k, v)) in seen.iter().enumerate() {
+        assert_eq!(k, format!("{i:05}").as_bytes());
+        assert_eq!(v, format!("v{i}").as_bytes());
+    }
+    assert_eq!(db.iter::<&str>(..).count(), 1000);
+}
