@@ -4,7 +4,6 @@
 //! `STRATA_MODEL_OPS` sets the number of operations per seed (default 4000);
 //! `STRATA_MODEL_SEEDS` the number of seeds (default 3).
 
-use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
