@@ -81,8 +81,8 @@ fn verify(dir: &Path, acked: Option<u64>, sync: bool, round: usize) -> Option<u6
         }
     }
     // Prefix property: exactly batches 0..=last are applied, each completely.
-    let n: Vec<_> = db.iter("n/".."n0").map(Result::unwrap).collect();
-    let gone: Vec<_> = db.iter("gone/".."gone0").map(Result::unwrap).collect();
+    let n: Vec<_> = db.prefix("n/").map(Result::unwrap).collect();
+    let gone: Vec<_> = db.prefix("gone/").map(Result::unwrap).collect();
     let mut expect_n = Vec::new();
     let mut expect_gone = Vec::new();
     if let Some(last) = last {

@@ -77,14 +77,14 @@ fn check_range(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
     };
     let range = (lower.clone(), upper.clone());
     let got: Vec<(Vec<u8>, Vec<u8>)> = db
-        .iter(range.clone())
+        .range(range.clone())
         .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
         .collect::<Result<_, _>>()
         .expect("forward scan");
     assert_eq!(got.len(), expect.len(), "forward scan of {range:?}");
     assert!(got == expect, "forward scan of {range:?} differs");
     let mut back: Vec<(Vec<u8>, Vec<u8>)> = db
-        .iter(range.clone())
+        .range(range.clone())
         .rev()
         .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
         .collect::<Result<_, _>>()
@@ -92,7 +92,7 @@ fn check_range(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
     back.reverse();
     assert!(back == expect, "reverse scan of {range:?} differs");
     // Both ends at once meet in the middle without crossing.
-    let mut it = db.iter(range.clone());
+    let mut it = db.range(range.clone());
     let (mut head, mut tail) = (Vec::new(), Vec::new());
     loop {
         let (from_front, item) = if rng.gen_bool(0.5) {
@@ -194,7 +194,7 @@ fn run(seed: u64, ops: usize) {
     drop(db);
     let db = Db::open(dir.path(), options(seed)).unwrap();
     let all: Vec<(Vec<u8>, Vec<u8>)> = db
-        .iter::<&[u8]>(..)
+        .iter()
         .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
         .collect::<Result<_, _>>()
         .unwrap();
@@ -218,7 +218,7 @@ fn snapshot_iterators_are_unaffected_by_later_writes_and_flushes() {
     for i in 0..2000u32 {
         db.put(format!("{i:05}"), format!("v{i}")).unwrap();
     }
-    let it = db.iter::<&str>(..);
+    let it = db.iter();
     for i in 0..2000u32 {
         if i % 2 == 0 {
             db.delete(format!("{i:05}")).unwrap();
@@ -233,5 +233,5 @@ fn snapshot_iterators_are_unaffected_by_later_writes_and_flushes() {
         assert_eq!(k, format!("{i:05}").as_bytes());
         assert_eq!(v, format!("v{i}").as_bytes());
     }
-    assert_eq!(db.iter::<&str>(..).count(), 1000);
+    assert_eq!(db.iter().count(), 1000);
 }

@@ -44,7 +44,7 @@ use std::thread::JoinHandle;
 /// let db = Db::open(dir.path(), Options::default())?;
 /// db.put("greeting", "hello")?;
 /// assert_eq!(db.get("greeting")?.as_deref(), Some(&b"hello"[..]));
-/// for entry in db.iter(..) {
+/// for entry in db.iter() {
 ///     let (key, value) = entry?;
 ///     println!("{key:?} = {value:?}");
 /// }
@@ -128,14 +128,19 @@ impl Db {
     /// damaged beyond a torn WAL tail, and [`Error::NotFound`] if there is no database and
     /// `create_if_missing` is off.
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
-        let inner = Arc::new(open::open(path.as_ref(), opts)?);
+        let (inner, flush_now) = open::open(path.as_ref(), opts)?;
+        let inner = Arc::new(inner);
         let flusher = flush::spawn(inner.clone())?;
-        Ok(Db {
+        let db = Db {
             handle: Arc::new(Handle {
                 inner,
                 flusher: Mutex::new(Some(flusher)),
             }),
-        })
+        };
+        if flush_now {
+            db.flush()?;
+        }
+        Ok(db)
     }
 
     fn inner(&self) -> &Arc<Inner> {
@@ -170,35 +175,48 @@ impl Db {
         self.inner().write(batch, opts).map(|_| ())
     }
 
-    /// Iterates over the keys in `range` (forwards, or backwards with `.rev()`), at a snapshot
-    /// of the database taken now. The iterator owns what it needs: it may outlive this handle's
-    /// borrow and be sent to another thread.
+    /// Iterates over every key (forwards, or backwards with `.rev()`) at a snapshot taken now.
+    /// The iterator owns what it needs: it may outlive this borrow and move to another thread.
+    pub fn iter(&self) -> DbIter {
+        self.range::<&[u8], _>(..)
+    }
+
+    /// Iterates over the keys in `range`, at a snapshot taken now; `.rev()` walks backwards.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let db = strata_engine::Db::open(dir.path(), Default::default()).unwrap();
     /// for k in ["a", "b", "c", "d"] { db.put(k, "")?; }
-    /// let keys: Vec<_> = db.iter("b".."d").map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// let keys: Vec<_> = db.range("b".."d").map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     /// assert_eq!(keys, ["b", "c"]);
-    /// let last = db.iter(..).rev().next().transpose()?.map(|(k, _)| k);
+    /// let last = db.iter().rev().next().transpose()?.map(|(k, _)| k);
     /// assert_eq!(last.as_deref(), Some(&b"d"[..]));
     /// # Ok::<(), strata_engine::Error>(())
     /// ```
-    pub fn iter<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> DbIter {
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
         let inner = self.inner();
         let seq = inner.visible_seq.load(Ordering::Acquire);
         let view = inner.view.read().clone();
         DbIter::new(view, seq, range)
     }
 
+    /// Iterates over the keys that start with `prefix`.
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIter {
+        let prefix = prefix.as_ref();
+        match prefix_successor(prefix) {
+            Some(end) => self.range(prefix..end.as_slice()),
+            None => self.range(prefix..),
+        }
+    }
+
     /// A cursor over the whole database at a snapshot taken now, for seeking and stepping in
     /// both directions.
     pub fn cursor(&self) -> Cursor {
-        self.cursor_in::<&[u8]>(..)
+        self.cursor_in::<&[u8], _>(..)
     }
 
     /// A cursor limited to `range`.
-    pub fn cursor_in<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Cursor {
+    pub fn cursor_in<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Cursor {
         let inner = self.inner();
         let seq = inner.visible_seq.load(Ordering::Acquire);
         let view = inner.view.read().clone();
@@ -336,6 +354,18 @@ pub(crate) fn get_at(view: &ReadView, key: &[u8], seq: u64) -> Result<Option<Byt
         }
     }
     Ok(None)
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None` if there is none).
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 fn key_in_file(key: &[u8], f: &crate::version::LiveTable) -> bool {

@@ -10,7 +10,7 @@ use crate::memtable::MemTable;
 use crate::options::{Options, WalRecovery};
 use crate::sstable::{BlockCache, Table};
 use crate::version::{LiveTable, Version};
-use crate::wal::{LogReader, LogWriter};
+use crate::wal::{DamagePolicy, LogReader, LogWriter};
 use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, VecDeque};
@@ -32,7 +32,10 @@ fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::io(context, e)
 }
 
-pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
+/// Opens the database; the flag says whether recovery skipped damage in a WAL (point-in-time
+/// recovery), in which case the recovered memtable must be flushed before anything else so the
+/// damaged log is never replayed again.
+pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     opts.validate()?;
     let fs = opts.fs.clone();
     let dir = dir.to_path_buf();
@@ -105,6 +108,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     // Replay the logs written since the last flush into one memtable.
     let mem = Arc::new(MemTable::new());
     let mut last_seq = recovered.last_sequence;
+    let mut skipped_damage = false;
     for (i, &n) in logs.iter().enumerate() {
         let stopped = replay_log(
             fs.as_ref(),
@@ -116,6 +120,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
             recovered.last_sequence,
         )?;
         if stopped && opts.wal_recovery == WalRecovery::PointInTime {
+            skipped_damage = true;
             // Later logs hold writes after the damage; keeping them would make a later
             // recovery replay them behind the gap. They are removed before anything new is
             // acknowledged.
@@ -183,7 +188,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         imms: imms.iter().rev().map(|i| i.mem.clone()).collect(),
         version: version.clone(),
     };
-    Ok(Inner {
+    let inner = Inner {
         opts,
         fs,
         _lock: lock,
@@ -206,7 +211,8 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         }),
         state_cv: Condvar::new(),
         dir,
-    })
+    };
+    Ok((inner, skipped_damage && !mem.is_empty()))
 }
 
 /// Replays WAL `number` into `mem`, skipping batches already flushed. Returns whether the log
@@ -223,7 +229,12 @@ fn replay_log(
     let path = filename::wal(dir, number);
     let file = fs.open(&path).map_err(io_err("opening", &path))?;
     let tolerate = opts.wal_recovery == WalRecovery::PointInTime;
-    let mut reader = LogReader::new(file, path.clone(), tolerate);
+    let policy = if tolerate {
+        DamagePolicy::StopAtDamage
+    } else {
+        DamagePolicy::TornTail
+    };
+    let mut reader = LogReader::new(file, path.clone(), policy);
     while let Some((record, offset)) = reader.next_record()? {
         let decoded = match batch::decode(&record) {
             Ok(d) => d,
@@ -281,7 +292,7 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
             Error::io(format!("opening {}", path.display()), e)
         }
     })?;
-    let mut reader = LogReader::new(file, path.clone(), false);
+    let mut reader = LogReader::new(file, path.clone(), DamagePolicy::TruncationOnly);
     let mut files: Vec<BTreeMap<u64, crate::version::FileMeta>> =
         vec![BTreeMap::new(); crate::version::NUM_LEVELS];
     let (mut log_number, mut next_file, mut last_sequence) = (None, None, None);

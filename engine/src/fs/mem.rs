@@ -33,8 +33,9 @@ pub enum FaultOp {
 pub struct FaultRule {
     /// Which operation fails.
     pub op: FaultOp,
-    /// Only files whose name ends with this suffix (e.g. ".log", ".sst"); `None` matches all.
-    pub suffix: Option<String>,
+    /// Only files whose name contains this (e.g. ".log", ".sst", "MANIFEST"); `None` matches
+    /// all.
+    pub name_contains: Option<String>,
     /// The error returned (e.g. `ErrorKind::StorageFull` for ENOSPC).
     pub kind: io::ErrorKind,
     /// How many matching operations succeed before the fault fires.
@@ -50,16 +51,16 @@ impl FaultRule {
     pub fn new(op: FaultOp, kind: io::ErrorKind) -> Self {
         FaultRule {
             op,
-            suffix: None,
+            name_contains: None,
             kind,
             skip: 0,
             short_write: false,
             sticky: false,
         }
     }
-    /// Restricts the rule to files whose name ends with `suffix`.
-    pub fn on_files(mut self, suffix: &str) -> Self {
-        self.suffix = Some(suffix.to_string());
+    /// Restricts the rule to files whose name contains `pattern`.
+    pub fn on_files(mut self, pattern: &str) -> Self {
+        self.name_contains = Some(pattern.to_string());
         self
     }
     /// Lets `n` matching operations succeed first.
@@ -101,13 +102,13 @@ struct State {
 impl State {
     /// Whether an operation on `path` should fail now; counts matching operations.
     fn check(&mut self, op: FaultOp, path: &Path) -> Option<(io::ErrorKind, bool)> {
-        let name = path.to_string_lossy();
         for (rule, seen, fired) in &mut self.rules {
             if rule.op != op {
                 continue;
             }
-            if let Some(suffix) = &rule.suffix {
-                if !name.ends_with(suffix.as_str()) {
+            if let Some(pattern) = &rule.name_contains {
+                let file_name = path.file_name().map(|n| n.to_string_lossy());
+                if !file_name.is_some_and(|n| n.contains(pattern.as_str())) {
                     continue;
                 }
             }

@@ -20,7 +20,7 @@
 mod reader;
 mod writer;
 
-pub(crate) use reader::LogReader;
+pub(crate) use reader::{DamagePolicy, LogReader};
 pub(crate) use writer::LogWriter;
 
 /// Size of a log block.

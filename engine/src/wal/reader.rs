@@ -9,6 +9,21 @@ use bytes::{Bytes, BytesMut};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Which damage a reader treats as the end of the log rather than an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DamagePolicy {
+    /// Damage with nothing valid after it is a torn tail (the WAL: an unsynced tail may hold
+    /// anything after power loss).
+    TornTail,
+    /// Only a record cut off by the end of the file, or a zero-filled tail, is a torn tail; a
+    /// complete record with a bad checksum is corruption even at the end (the manifest: every
+    /// edit is synced before anything relies on it, so a damaged last edit may be one that
+    /// mattered).
+    TruncationOnly,
+    /// Any damage ends the log (point-in-time recovery).
+    StopAtDamage,
+}
+
 /// Reads the records of one log file in order.
 pub(crate) struct LogReader {
     file: Arc<dyn RandomAccessFile>,
@@ -20,8 +35,8 @@ pub(crate) struct LogReader {
     block_start: u64,
     /// Read position within `block`.
     pos: usize,
-    /// When set, damage ends the log instead of being an error.
-    tolerate_corruption: bool,
+    /// What damage is tolerated.
+    policy: DamagePolicy,
     /// Set when reading stopped early at damage: (offset, what was wrong).
     pub(crate) dropped_tail: Option<(u64, String)>,
     done: bool,
@@ -50,13 +65,8 @@ fn bad(detail: impl Into<String>) -> Fragment {
 }
 
 impl LogReader {
-    /// A reader over `file`. With `tolerate_corruption`, damage anywhere ends the log (point-in-time
-    /// recovery); otherwise only damage with nothing valid after it (a torn tail) does.
-    pub(crate) fn new(
-        file: Arc<dyn RandomAccessFile>,
-        path: PathBuf,
-        tolerate_corruption: bool,
-    ) -> Self {
+    /// A reader over `file`, treating damage as `policy` says.
+    pub(crate) fn new(file: Arc<dyn RandomAccessFile>, path: PathBuf, policy: DamagePolicy) -> Self {
         let file_len = file.len();
         LogReader {
             file,
@@ -65,7 +75,7 @@ impl LogReader {
             block: Vec::new(),
             block_start: 0,
             pos: 0,
-            tolerate_corruption,
+            policy,
             dropped_tail: None,
             done: false,
         }
@@ -184,15 +194,22 @@ impl LogReader {
     }
 
     /// Handles damage at `offset`: a torn tail ends the log, anything else is corruption
-    /// (unless tolerated).
+    /// (unless the policy tolerates it). `truncation` says whether the damage is a cut-off or
+    /// zero-filled tail rather than bytes that fail their checksum.
     fn damaged(
         &mut self,
         offset: u64,
         detail: String,
         next: Option<u64>,
+        truncation: bool,
     ) -> Result<Option<(Bytes, u64)>> {
         self.done = true;
-        if !self.tolerate_corruption && self.valid_data_follows(offset, next)? {
+        let fatal = match self.policy {
+            DamagePolicy::StopAtDamage => false,
+            DamagePolicy::TornTail => self.valid_data_follows(offset, next)?,
+            DamagePolicy::TruncationOnly => !truncation || self.valid_data_follows(offset, next)?,
+        };
+        if fatal {
             return Err(Error::corruption(
                 &self.path,
                 offset,
@@ -223,7 +240,10 @@ impl LogReader {
                 }
                 Fragment::Bad { detail, next } => {
                     let at = assembled.as_ref().map_or(frag_offset, |(_, s)| *s);
-                    return self.damaged(at, detail, next);
+                    let truncation = detail.starts_with("truncated")
+                        || detail.starts_with("zero-filled")
+                        || detail.contains("past the end of its block") && self.block.len() < BLOCK_SIZE;
+                    return self.damaged(at, detail, next, truncation);
                 }
                 Fragment::Ok {
                     kind,
@@ -253,6 +273,7 @@ impl LogReader {
                                 at,
                                 format!("fragment type {k} out of order"),
                                 next,
+                                false,
                             );
                         }
                     }

@@ -15,7 +15,16 @@ fn write_log(fs: &MemFs, records: &[Vec<u8>]) -> PathBuf {
 }
 
 fn read_log(fs: &MemFs, path: &Path, tolerate: bool) -> crate::Result<(Vec<Vec<u8>>, Option<u64>)> {
-    let mut r = LogReader::new(fs.open(path).unwrap(), path.to_path_buf(), tolerate);
+    let policy = if tolerate { DamagePolicy::StopAtDamage } else { DamagePolicy::TornTail };
+    read_log_with(fs, path, policy)
+}
+
+fn read_log_with(
+    fs: &MemFs,
+    path: &Path,
+    policy: DamagePolicy,
+) -> crate::Result<(Vec<Vec<u8>>, Option<u64>)> {
+    let mut r = LogReader::new(fs.open(path).unwrap(), path.to_path_buf(), policy);
     let mut out = Vec::new();
     while let Some((rec, _)) = r.next_record()? {
         out.push(rec.to_vec());
@@ -137,4 +146,21 @@ fn random_garbage_never_panics() {
         let _ = read_log(&fs, &path, false);
         let _ = read_log(&fs, &path, true);
     }
+}
+
+#[test]
+fn truncation_only_policy_rejects_a_bad_checksum_at_the_end_but_accepts_a_cut() {
+    let fs = MemFs::new();
+    let recs: Vec<Vec<u8>> = (0..10).map(|i| vec![i as u8; 300]).collect();
+    let path = write_log(&fs, &recs);
+    let data = fs.read_file(&path).unwrap();
+    let n = data.len();
+    let mut flipped = data.clone();
+    flipped[n - 10] ^= 0xff;
+    fs.write_file(&path, flipped);
+    assert!(read_log_with(&fs, &path, DamagePolicy::TruncationOnly).unwrap_err().is_corruption());
+    fs.write_file(&path, data[..n - 10].to_vec());
+    let (got, dropped) = read_log_with(&fs, &path, DamagePolicy::TruncationOnly).unwrap();
+    assert_eq!(got, recs[..9]);
+    assert!(dropped.is_some());
 }

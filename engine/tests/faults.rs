@@ -1,0 +1,172 @@
+//! Fault injection through the file-system seam: failed and short WAL writes, failed fsyncs,
+//! ENOSPC in flushes, and power loss (dropping unsynced data).
+
+use std::io::ErrorKind;
+use std::sync::Arc;
+use strata_engine::fs::{FaultOp, FaultRule, MemFs};
+use strata_engine::{Db, Error, Options, WriteBatch, WriteOptions};
+
+const DIR: &str = "/db";
+
+fn options(fs: &MemFs) -> Options {
+    Options::default()
+        .file_system(Arc::new(fs.clone()))
+        .write_buffer_size(64 * 1024)
+}
+
+fn put(db: &Db, i: u32, sync: bool) -> Result<(), Error> {
+    let mut b = WriteBatch::new();
+    b.put(format!("k{i:06}"), format!("v{i}"));
+    db.write(b, WriteOptions::new().sync(sync))
+}
+
+/// The keys present, as numbers.
+fn present(db: &Db) -> Vec<u32> {
+    db.iter()
+        .map(|r| {
+            let (k, _) = r.unwrap();
+            std::str::from_utf8(&k[1..]).unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn failed_wal_write_fails_the_writer_and_nothing_after_it_is_acknowledged() {
+    for short in [false, true] {
+        let fs = MemFs::new();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        for i in 0..50 {
+            put(&db, i, true).unwrap();
+        }
+        let mut rule = FaultRule::new(FaultOp::Append, ErrorKind::Other).on_files(".log");
+        if short {
+            rule = rule.short();
+        }
+        fs.inject(rule);
+        let err = put(&db, 50, true).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(err.to_string().contains(".log"), "the error names the log: {err}");
+        // The database is now read-only and says why; reads still work.
+        fs.clear_faults();
+        let err = put(&db, 51, true).unwrap_err();
+        assert!(matches!(err, Error::ReadOnly(_)), "{err}");
+        assert!(err.to_string().contains("injected fault"), "{err}");
+        assert_eq!(db.get("k000049").unwrap().as_deref(), Some(&b"v49"[..]));
+        drop(db);
+        // After power loss, every acknowledged write is there, and nothing after the failure.
+        fs.crash();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        let keys = present(&db);
+        assert_eq!(&keys[..50], &(0..50).collect::<Vec<_>>()[..]);
+        assert!(keys.len() <= 51, "short={short}: {keys:?}");
+        // And it takes writes again.
+        put(&db, 52, true).unwrap();
+    }
+}
+
+#[test]
+fn failed_fsync_is_reported_and_makes_the_database_read_only() {
+    let fs = MemFs::new();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    put(&db, 0, true).unwrap();
+    fs.inject(FaultRule::new(FaultOp::Sync, ErrorKind::Other).on_files(".log"));
+    let err = put(&db, 1, true).unwrap_err();
+    assert!(err.to_string().contains("syncing"), "{err}");
+    assert!(matches!(put(&db, 2, false), Err(Error::ReadOnly(_))));
+    drop(db);
+    fs.clear_faults();
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    assert_eq!(present(&db)[..1], [0]);
+    assert!(present(&db).len() <= 2);
+}
+
+#[test]
+fn power_loss_keeps_synced_writes_and_a_prefix_of_the_rest() {
+    let fs = MemFs::new();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    // Enough data for several flushes and WAL switches.
+    for i in 0..3000 {
+        put(&db, i, i % 100 == 99).unwrap();
+    }
+    drop(db);
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    let keys = present(&db);
+    // Orderly close syncs the WAL, so everything survives a crash after close.
+    assert_eq!(keys, (0..3000).collect::<Vec<_>>());
+
+    // Now crash without a close: abandon the handle by leaking it after unsynced writes.
+    for i in 3000..3100 {
+        put(&db, i, i == 3049).unwrap();
+    }
+    std::mem::forget(db);
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    let keys = present(&db);
+    assert!(keys.len() >= 3050, "synced write 3049 lost: {}", keys.len());
+    assert_eq!(keys, (0..keys.len() as u32).collect::<Vec<_>>(), "not a prefix");
+}
+
+#[test]
+fn flush_failure_enospc_puts_database_in_read_only_state_and_reopen_recovers() {
+    for op in [FaultOp::Append, FaultOp::Sync, FaultOp::Create] {
+        let fs = MemFs::new();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        for i in 0..100 {
+            put(&db, i, false).unwrap();
+        }
+        fs.inject(FaultRule::new(op, ErrorKind::StorageFull).on_files(".sst").sticky());
+        let err = db.flush().unwrap_err();
+        assert!(matches!(err, Error::ReadOnly(_)), "{op:?}: {err}");
+        assert!(err.to_string().contains(".sst"), "{op:?}: names the file: {err}");
+        let err = put(&db, 100, false).unwrap_err();
+        assert!(matches!(err, Error::ReadOnly(_)), "{op:?}: {err}");
+        assert_eq!(db.get("k000099").unwrap().as_deref(), Some(&b"v99"[..]));
+        drop(db);
+        fs.clear_faults();
+        fs.crash();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        assert_eq!(present(&db), (0..100).collect::<Vec<_>>(), "{op:?}");
+        db.flush().unwrap();
+        put(&db, 100, true).unwrap();
+    }
+}
+
+#[test]
+fn failed_manifest_write_during_flush_loses_nothing() {
+    let fs = MemFs::new();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    for i in 0..100 {
+        put(&db, i, true).unwrap();
+    }
+    fs.inject(FaultRule::new(FaultOp::Append, ErrorKind::Other).on_files("MANIFEST").sticky());
+    let err = db.flush().unwrap_err();
+    assert!(err.to_string().contains("MANIFEST"), "{err}");
+    assert!(matches!(put(&db, 100, true), Err(Error::ReadOnly(_))));
+    drop(db);
+    fs.clear_faults();
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    assert_eq!(present(&db), (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn power_loss_at_every_point_of_a_flush_recovers_everything_synced() {
+    // Crash after N successful file-system syncs, for every N through a flush and reopen.
+    for n in 0..12 {
+        let fs = MemFs::new();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        for i in 0..200 {
+            put(&db, i, true).unwrap();
+        }
+        fs.inject(FaultRule::new(FaultOp::Sync, ErrorKind::Other).after(n).sticky());
+        fs.inject(FaultRule::new(FaultOp::SyncDir, ErrorKind::Other).after(n).sticky());
+        let _ = db.flush();
+        std::mem::forget(db);
+        fs.clear_faults();
+        fs.crash();
+        let db = Db::open(DIR, options(&fs)).unwrap_or_else(|e| panic!("n={n}: {e}"));
+        assert_eq!(present(&db), (0..200).collect::<Vec<_>>(), "n={n}");
+    }
+}
