@@ -187,7 +187,10 @@ pub(crate) fn decode(payload: &Bytes) -> std::result::Result<DecodedBatch, Strin
         });
     }
     if !src.is_empty() {
-        return Err(format!("{} trailing bytes after {count} entries", src.len()));
+        return Err(format!(
+            "{} trailing bytes after {count} entries",
+            src.len()
+        ));
     }
     Ok(DecodedBatch { seq, entries })
 }
@@ -218,7 +221,9 @@ mod tests {
         }
         let mut bad = buf.clone();
         bad[12] = 9;
-        assert!(decode(&Bytes::from(bad)).unwrap_err().contains("unknown kind"));
+        assert!(decode(&Bytes::from(bad))
+            .unwrap_err()
+            .contains("unknown kind"));
     }
 
     #[test]

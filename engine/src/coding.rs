@@ -96,6 +96,9 @@ mod tests {
     fn truncated_and_overlong_varints_are_rejected() {
         assert_eq!(get_varint(&mut &[0x80u8][..]), None);
         assert_eq!(get_varint(&mut &[0xffu8; 11][..]), None);
-        assert_eq!(get_varint(&mut &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..]), None);
+        assert_eq!(
+            get_varint(&mut &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..]),
+            None
+        );
     }
 }

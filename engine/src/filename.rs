@@ -76,7 +76,10 @@ mod tests {
         let d = Path::new("/d");
         let name = |p: PathBuf| p.file_name().unwrap().to_string_lossy().into_owned();
         assert_eq!(parse(&name(wal(d, 12))), Some(FileKind::Wal(12)));
-        assert_eq!(parse(&name(table(d, 1_234_567))), Some(FileKind::Table(1_234_567)));
+        assert_eq!(
+            parse(&name(table(d, 1_234_567))),
+            Some(FileKind::Table(1_234_567))
+        );
         assert_eq!(parse(&name(manifest(d, 3))), Some(FileKind::Manifest(3)));
         assert_eq!(parse("CURRENT"), Some(FileKind::Current));
         assert_eq!(parse("notes.txt"), None);

@@ -132,7 +132,13 @@ mod tests {
         // At read sequence 6, seeking (a, 6, SEEK) must land at or before (a, 5) and after (a, 7).
         let seek = encode(b"a", 6, Kind::SEEK);
         assert_eq!(compare(&seek, &encode(b"a", 5, Kind::Put)), Ordering::Less);
-        assert_eq!(compare(&seek, &encode(b"a", 6, Kind::Delete)), Ordering::Less);
-        assert_eq!(compare(&seek, &encode(b"a", 7, Kind::Put)), Ordering::Greater);
+        assert_eq!(
+            compare(&seek, &encode(b"a", 6, Kind::Delete)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&seek, &encode(b"a", 7, Kind::Put)),
+            Ordering::Greater
+        );
     }
 }

@@ -2,20 +2,20 @@
 //! checksummed SSTables with bloom filters and a block cache, and a manifest of versions.
 mod error;
 pub use error::{Error, Result};
-pub mod fs;
-mod coding;
-mod key;
 mod batch;
-mod wal;
-mod memtable;
-mod iter;
-mod sstable;
+mod coding;
 mod db;
 mod filename;
+pub mod fs;
+mod iter;
+mod key;
 mod manifest;
+mod memtable;
 mod options;
+mod sstable;
 mod stats;
 mod version;
+mod wal;
 
 pub use batch::{WriteBatch, MAX_KEY_SIZE, MAX_VALUE_SIZE};
 pub use db::{Cursor, Db, DbIter};

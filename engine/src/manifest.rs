@@ -177,6 +177,8 @@ mod tests {
         put_varint(&mut bad_level, tag::DELETE_FILE);
         put_varint(&mut bad_level, 0);
         put_varint(&mut bad_level, 42);
-        assert!(VersionEdit::decode(&bad_level).unwrap_err().contains("level 42"));
+        assert!(VersionEdit::decode(&bad_level)
+            .unwrap_err()
+            .contains("level 42"));
     }
 }

@@ -235,7 +235,12 @@ mod tests {
     fn iterator_walks_both_ways_across_refills() {
         let m = Arc::new(MemTable::new());
         for i in 0..1000u32 {
-            m.insert(format!("{i:05}").as_bytes(), u64::from(i) + 1, Kind::Put, Bytes::new());
+            m.insert(
+                format!("{i:05}").as_bytes(),
+                u64::from(i) + 1,
+                Kind::Put,
+                Bytes::new(),
+            );
         }
         let mut it = m.iter();
         it.seek_to_first().unwrap();
@@ -254,7 +259,8 @@ mod tests {
             it.prev().unwrap();
         }
         assert_eq!(n, 0);
-        it.seek(&key::encode(b"00500", u64::MAX >> 8, Kind::SEEK)).unwrap();
+        it.seek(&key::encode(b"00500", u64::MAX >> 8, Kind::SEEK))
+            .unwrap();
         it.prev().unwrap();
         assert_eq!(key::user_key(it.key()), b"00499");
         it.next().unwrap();

@@ -58,7 +58,12 @@ impl Version {
         let files = &mut next.levels[level];
         files.push(file);
         if level == 0 {
-            files.sort_by(|a, b| b.meta.largest_seq.cmp(&a.meta.largest_seq).then(b.meta.number.cmp(&a.meta.number)));
+            files.sort_by(|a, b| {
+                b.meta
+                    .largest_seq
+                    .cmp(&a.meta.largest_seq)
+                    .then(b.meta.number.cmp(&a.meta.number))
+            });
         } else {
             files.sort_by(|a, b| crate::key::compare(&a.meta.smallest, &b.meta.smallest));
         }

@@ -1,6 +1,8 @@
 //! Damaged files: the engine reports corruption with the file and offset, never panics and
 //! never returns wrong data; a torn WAL tail is recovered, not reported.
 
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use strata_engine::{Compression, Db, Error, Options, WalRecovery, WriteBatch, WriteOptions};
@@ -57,8 +59,14 @@ fn flipped_byte_in_a_table_is_corruption_naming_the_file() {
     }
     assert!(failures > 0, "the damaged block was never read");
     // A scan over the damage ends with the same error.
-    let err = db.iter().find_map(Result::err).expect("scan reports corruption");
-    assert!(err.is_corruption() && err.to_string().contains(&name), "{err}");
+    let err = db
+        .iter()
+        .find_map(Result::err)
+        .expect("scan reports corruption");
+    assert!(
+        err.is_corruption() && err.to_string().contains(&name),
+        "{err}"
+    );
 }
 
 #[test]
@@ -77,9 +85,17 @@ fn truncated_wal_tail_recovers_the_valid_prefix() {
         drop(f);
         let db = Db::open(dir.path(), opts()).unwrap();
         let keys: Vec<_> = db.iter().map(|r| r.unwrap().0).collect();
-        assert!(!keys.is_empty() && keys.len() < 1000, "cut {cut_back}: {} keys", keys.len());
+        assert!(
+            !keys.is_empty() && keys.len() < 1000,
+            "cut {cut_back}: {} keys",
+            keys.len()
+        );
         for (i, k) in keys.iter().enumerate() {
-            assert_eq!(k, format!("key{i:06}").as_bytes(), "cut {cut_back}: a prefix survives");
+            assert_eq!(
+                k,
+                format!("key{i:06}").as_bytes(),
+                "cut {cut_back}: a prefix survives"
+            );
         }
     }
 }
@@ -132,10 +148,22 @@ fn damaged_manifest_or_current_is_a_clear_error_on_open() {
     fill(&db, 3000);
     db.flush().unwrap();
     drop(db);
-    let manifest = files_with(dir.path(), "").into_iter().find(|p| p.file_name().unwrap().to_string_lossy().starts_with("MANIFEST-")).unwrap();
+    let manifest = files_with(dir.path(), "")
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("MANIFEST-")
+        })
+        .unwrap();
     let good = fs::read(&manifest).unwrap();
 
-    fs::write(&manifest, b"this is not a manifest at all, just some garbage bytes").unwrap();
+    fs::write(
+        &manifest,
+        b"this is not a manifest at all, just some garbage bytes",
+    )
+    .unwrap();
     let msg = expect_open_corruption(dir.path(), "garbage manifest");
     assert!(msg.contains("MANIFEST-"), "{msg}");
 

@@ -10,6 +10,8 @@
 //! Rounds continue on the same directory, so recovery runs on top of earlier recoveries.
 //! `STRATA_CRASH_ROUNDS` sets the number of rounds (default 30).
 
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
+
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -25,7 +27,9 @@ fn options() -> Options {
 }
 
 fn value(i: u64) -> Vec<u8> {
-    format!("value-{i}-").repeat(1 + (i % 7) as usize).into_bytes()
+    format!("value-{i}-")
+        .repeat(1 + (i % 7) as usize)
+        .into_bytes()
 }
 
 /// Batch `i` writes `n/<i>` and sets `last` to `i`; every 10th batch also deletes `n/<i-5>`
@@ -34,7 +38,7 @@ fn batch(i: u64) -> WriteBatch {
     let mut b = WriteBatch::new();
     b.put(format!("n/{i:010}"), value(i));
     b.put("last", i.to_string());
-    if i % 10 == 0 && i >= 5 {
+    if i.is_multiple_of(10) && i >= 5 {
         b.delete(format!("n/{:010}", i - 5));
         b.put(format!("gone/{:010}", i - 5), "x");
     }
@@ -56,7 +60,8 @@ fn crash_child() {
         .unwrap_or(0);
     let mut out = std::io::stdout().lock();
     for i in start.. {
-        db.write(batch(i), WriteOptions::new().sync(sync)).expect("child write");
+        db.write(batch(i), WriteOptions::new().sync(sync))
+            .expect("child write");
         use std::io::Write;
         writeln!(out, "ack {i}").unwrap();
         out.flush().unwrap();
@@ -66,7 +71,8 @@ fn crash_child() {
 /// Verifies the recovered state; returns the last batch present.
 fn verify(dir: &Path, acked: Option<u64>, sync: bool, round: usize) -> Option<u64> {
     let t = Instant::now();
-    let db = Db::open(dir, options()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+    let db =
+        Db::open(dir, options()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
     let reopen = t.elapsed();
     let last = db
         .get("last")
@@ -96,14 +102,30 @@ fn verify(dir: &Path, acked: Option<u64>, sync: bool, round: usize) -> Option<u6
             }
         }
     }
-    let got_n: Vec<String> = n.iter().map(|(k, _)| String::from_utf8(k.to_vec()).unwrap()).collect();
-    assert_eq!(got_n, expect_n, "round {round}: keys are not a prefix of the write order");
+    let got_n: Vec<String> = n
+        .iter()
+        .map(|(k, _)| String::from_utf8(k.to_vec()).unwrap())
+        .collect();
+    assert_eq!(
+        got_n, expect_n,
+        "round {round}: keys are not a prefix of the write order"
+    );
     for (k, v) in &n {
         let i: u64 = std::str::from_utf8(&k[2..]).unwrap().parse().unwrap();
-        assert_eq!(v.to_vec(), value(i), "round {round}: wrong value for batch {i}");
+        assert_eq!(
+            v.to_vec(),
+            value(i),
+            "round {round}: wrong value for batch {i}"
+        );
     }
-    let got_gone: Vec<String> = gone.iter().map(|(k, _)| String::from_utf8(k.to_vec()).unwrap()).collect();
-    assert_eq!(got_gone, expect_gone, "round {round}: deletes are not a prefix");
+    let got_gone: Vec<String> = gone
+        .iter()
+        .map(|(k, _)| String::from_utf8(k.to_vec()).unwrap())
+        .collect();
+    assert_eq!(
+        got_gone, expect_gone,
+        "round {round}: deletes are not a prefix"
+    );
     eprintln!(
         "round {round}: recovered through batch {last:?} (acked {acked:?}) in {reopen:?}, {} L0 files",
         db.stats().levels[0].files
@@ -155,7 +177,10 @@ fn crash_loop(sync: bool) {
         }
         previous = last;
     }
-    assert!(previous.is_some_and(|p| p > 0), "the child never got to write");
+    assert!(
+        previous.is_some_and(|p| p > 0),
+        "the child never got to write"
+    );
 }
 
 #[test]
@@ -188,7 +213,10 @@ fn reopen_time_with_a_full_memtable_is_bounded() {
     let db = Db::open(dir.path(), opts()).unwrap();
     let elapsed = t.elapsed();
     eprintln!("reopen replaying a 15 MiB memtable ({i} entries): {elapsed:?}");
-    assert_eq!(db.get(format!("{:016}", i - 1)).unwrap().as_deref(), Some(&[7u8; 100][..]));
+    assert_eq!(
+        db.get(format!("{:016}", i - 1)).unwrap().as_deref(),
+        Some(&[7u8; 100][..])
+    );
     // After the recovered memtable is flushed, the next open replays nothing.
     db.flush().unwrap();
     drop(db);

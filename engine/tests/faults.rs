@@ -1,6 +1,8 @@
 //! Fault injection through the file-system seam: failed and short WAL writes, failed fsyncs,
 //! ENOSPC in flushes, and power loss (dropping unsynced data).
 
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
+
 use std::io::ErrorKind;
 use std::sync::Arc;
 use strata_engine::fs::{FaultOp, FaultRule, MemFs};
@@ -45,7 +47,10 @@ fn failed_wal_write_fails_the_writer_and_nothing_after_it_is_acknowledged() {
         fs.inject(rule);
         let err = put(&db, 50, true).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err}");
-        assert!(err.to_string().contains(".log"), "the error names the log: {err}");
+        assert!(
+            err.to_string().contains(".log"),
+            "the error names the log: {err}"
+        );
         // The database is now read-only and says why; reads still work.
         fs.clear_faults();
         let err = put(&db, 51, true).unwrap_err();
@@ -105,7 +110,11 @@ fn power_loss_keeps_synced_writes_and_a_prefix_of_the_rest() {
     let db = Db::open(DIR, options(&fs)).unwrap();
     let keys = present(&db);
     assert!(keys.len() >= 3050, "synced write 3049 lost: {}", keys.len());
-    assert_eq!(keys, (0..keys.len() as u32).collect::<Vec<_>>(), "not a prefix");
+    assert_eq!(
+        keys,
+        (0..keys.len() as u32).collect::<Vec<_>>(),
+        "not a prefix"
+    );
 }
 
 #[test]
@@ -116,10 +125,17 @@ fn flush_failure_enospc_puts_database_in_read_only_state_and_reopen_recovers() {
         for i in 0..100 {
             put(&db, i, false).unwrap();
         }
-        fs.inject(FaultRule::new(op, ErrorKind::StorageFull).on_files(".sst").sticky());
+        fs.inject(
+            FaultRule::new(op, ErrorKind::StorageFull)
+                .on_files(".sst")
+                .sticky(),
+        );
         let err = db.flush().unwrap_err();
         assert!(matches!(err, Error::ReadOnly(_)), "{op:?}: {err}");
-        assert!(err.to_string().contains(".sst"), "{op:?}: names the file: {err}");
+        assert!(
+            err.to_string().contains(".sst"),
+            "{op:?}: names the file: {err}"
+        );
         let err = put(&db, 100, false).unwrap_err();
         assert!(matches!(err, Error::ReadOnly(_)), "{op:?}: {err}");
         assert_eq!(db.get("k000099").unwrap().as_deref(), Some(&b"v99"[..]));
@@ -140,7 +156,11 @@ fn failed_manifest_write_during_flush_loses_nothing() {
     for i in 0..100 {
         put(&db, i, true).unwrap();
     }
-    fs.inject(FaultRule::new(FaultOp::Append, ErrorKind::Other).on_files("MANIFEST").sticky());
+    fs.inject(
+        FaultRule::new(FaultOp::Append, ErrorKind::Other)
+            .on_files("MANIFEST")
+            .sticky(),
+    );
     let err = db.flush().unwrap_err();
     assert!(err.to_string().contains("MANIFEST"), "{err}");
     assert!(matches!(put(&db, 100, true), Err(Error::ReadOnly(_))));
@@ -160,8 +180,16 @@ fn power_loss_at_every_point_of_a_flush_recovers_everything_synced() {
         for i in 0..200 {
             put(&db, i, true).unwrap();
         }
-        fs.inject(FaultRule::new(FaultOp::Sync, ErrorKind::Other).after(n).sticky());
-        fs.inject(FaultRule::new(FaultOp::SyncDir, ErrorKind::Other).after(n).sticky());
+        fs.inject(
+            FaultRule::new(FaultOp::Sync, ErrorKind::Other)
+                .after(n)
+                .sticky(),
+        );
+        fs.inject(
+            FaultRule::new(FaultOp::SyncDir, ErrorKind::Other)
+                .after(n)
+                .sticky(),
+        );
         let _ = db.flush();
         std::mem::forget(db);
         fs.clear_faults();

@@ -4,6 +4,8 @@
 //! `STRATA_MODEL_OPS` sets the number of operations per seed (default 4000);
 //! `STRATA_MODEL_SEEDS` the number of seeds (default 3).
 
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -20,9 +22,9 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn options(seed: u64) -> Options {
     Options::default()
         .write_buffer_size(64 * 1024)
-        .block_size(if seed % 2 == 0 { 256 } else { 4096 })
-        .block_cache_capacity(if seed % 3 == 0 { 0 } else { 1 << 20 })
-        .compression(if seed % 2 == 0 {
+        .block_size(if seed.is_multiple_of(2) { 256 } else { 4096 })
+        .block_cache_capacity(if seed.is_multiple_of(3) { 0 } else { 1 << 20 })
+        .compression(if seed.is_multiple_of(2) {
             Compression::Zstd { level: 1 }
         } else {
             Compression::None
@@ -63,7 +65,8 @@ fn check_range(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
     let upper = random_bound(rng);
     let empty_range = match (&lower, &upper) {
         (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
-            l > u || (l == u && !matches!((&lower, &upper), (Bound::Included(_), Bound::Included(_))))
+            l > u
+                || (l == u && !matches!((&lower, &upper), (Bound::Included(_), Bound::Included(_))))
         }
         _ => false,
     };
@@ -122,7 +125,11 @@ fn check_cursor_walk(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdR
     c.seek(&target).unwrap();
     let mut expect = model.range(target.clone()..).next().map(|(k, _)| k.clone());
     for _ in 0..20 {
-        assert_eq!(c.key().map(<[u8]>::to_vec), expect, "cursor after seek/steps");
+        assert_eq!(
+            c.key().map(<[u8]>::to_vec),
+            expect,
+            "cursor after seek/steps"
+        );
         let Some(cur) = expect.clone() else { break };
         if rng.gen_bool(0.5) {
             c.next().unwrap();
@@ -137,9 +144,13 @@ fn check_cursor_walk(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdR
     }
     let target = random_key(rng);
     c.seek_for_prev(&target).unwrap();
-    let expect = model.range(..=target).next_back().map(|(k, v)| (k.clone(), v.clone()));
+    let expect = model
+        .range(..=target)
+        .next_back()
+        .map(|(k, v)| (k.clone(), v.clone()));
     assert_eq!(
-        c.key().map(|k| (k.to_vec(), c.value().unwrap_or_default().to_vec())),
+        c.key()
+            .map(|k| (k.to_vec(), c.value().unwrap_or_default().to_vec())),
         expect
     );
 }
@@ -174,12 +185,17 @@ fn run(seed: u64, ops: usize) {
                         model.remove(&k);
                     }
                 }
-                db.write(batch, WriteOptions::new().sync(rng.gen_bool(0.1))).unwrap();
+                db.write(batch, WriteOptions::new().sync(rng.gen_bool(0.1)))
+                    .unwrap();
             }
             65..=84 => {
                 let k = random_key(&mut rng);
                 let got = db.get(&k).unwrap();
-                assert_eq!(got.as_deref(), model.get(&k).map(Vec::as_slice), "seed {seed} op {op}: get {k:?}");
+                assert_eq!(
+                    got.as_deref(),
+                    model.get(&k).map(Vec::as_slice),
+                    "seed {seed} op {op}: get {k:?}"
+                );
             }
             85..=91 => check_range(&db, &model, &mut rng),
             92..=95 => check_cursor_walk(&db, &model, &mut rng),

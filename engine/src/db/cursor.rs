@@ -206,6 +206,10 @@ impl Cursor {
     }
 
     /// Moves to the next key.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "a cursor step, as in RocksDB and LevelDB; DbIter is the Iterator"
+    )]
     pub fn next(&mut self) -> Result<()> {
         if !self.valid {
             return Ok(());
@@ -250,9 +254,7 @@ impl Cursor {
             }
             let ikey = self.iter.key();
             let uk = key::user_key(ikey);
-            if key::seq_of(ikey) > self.read_seq
-                || skip.as_deref().is_some_and(|s| uk <= s)
-            {
+            if key::seq_of(ikey) > self.read_seq || skip.as_deref().is_some_and(|s| uk <= s) {
                 if let Err(e) = self.iter.next() {
                     return self.fail(e);
                 }

@@ -189,7 +189,7 @@ impl Db {
     /// for k in ["a", "b", "c", "d"] { db.put(k, "")?; }
     /// let keys: Vec<_> = db.range("b".."d").map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     /// assert_eq!(keys, ["b", "c"]);
-    /// let last = db.iter().rev().next().transpose()?.map(|(k, _)| k);
+    /// let last = db.iter().next_back().transpose()?.map(|(k, _)| k);
     /// assert_eq!(last.as_deref(), Some(&b"d"[..]));
     /// # Ok::<(), strata_engine::Error>(())
     /// ```

@@ -138,7 +138,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     let manifest_number = wal_number + 1;
     let next_file = manifest_number + 1;
     let wal_path = filename::wal(&dir, wal_number);
-    let wal_file = fs.create(&wal_path).map_err(io_err("creating", &wal_path))?;
+    let wal_file = fs
+        .create(&wal_path)
+        .map_err(io_err("creating", &wal_path))?;
     let log_number = if mem.is_empty() {
         wal_number
     } else {
@@ -158,8 +160,11 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     let manifest = write_manifest(fs.as_ref(), &dir, manifest_number, &snapshot)?;
 
     // Delete what nothing refers to any more.
-    let live_tables: std::collections::HashSet<u64> =
-        recovered.version.files().map(|(_, f)| f.meta.number).collect();
+    let live_tables: std::collections::HashSet<u64> = recovered
+        .version
+        .files()
+        .map(|(_, f)| f.meta.number)
+        .collect();
     for name in &names {
         let obsolete = match filename::parse(name) {
             Some(FileKind::Wal(n)) => n < log_number,
@@ -243,7 +248,11 @@ fn replay_log(
                 break;
             }
             Err(detail) => {
-                return Err(Error::corruption(&path, offset, format!("bad write batch: {detail}")))
+                return Err(Error::corruption(
+                    &path,
+                    offset,
+                    format!("bad write batch: {detail}"),
+                ))
             }
         };
         if decoded.seq <= flushed_seq {
@@ -278,16 +287,22 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
         .ok()
         .and_then(|s| s.strip_suffix('\n'))
         .filter(|s| matches!(filename::parse(s), Some(FileKind::Manifest(_))))
-        .ok_or_else(|| {
-            Error::corruption(&current, 0, "CURRENT does not name a manifest file")
-        })?;
+        .ok_or_else(|| Error::corruption(&current, 0, "CURRENT does not name a manifest file"))?;
     let Some(FileKind::Manifest(manifest_number)) = filename::parse(name) else {
-        return Err(Error::corruption(&current, 0, "CURRENT does not name a manifest file"));
+        return Err(Error::corruption(
+            &current,
+            0,
+            "CURRENT does not name a manifest file",
+        ));
     };
     let path = dir.join(name);
     let file = fs.open(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::corruption(&current, 0, format!("CURRENT names {name}, which is missing"))
+            Error::corruption(
+                &current,
+                0,
+                format!("CURRENT names {name}, which is missing"),
+            )
         } else {
             Error::io(format!("opening {}", path.display()), e)
         }
@@ -340,7 +355,10 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
                     Error::corruption(
                         &path,
                         0,
-                        format!("the manifest lists table {}, which is missing", table_path.display()),
+                        format!(
+                            "the manifest lists table {}, which is missing",
+                            table_path.display()
+                        ),
                     )
                 } else {
                     Error::io(format!("opening {}", table_path.display()), e)
@@ -350,11 +368,21 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
                 return Err(Error::corruption(
                     &table_path,
                     0,
-                    format!("file is {} bytes, the manifest says {}", file.len(), meta.size),
+                    format!(
+                        "file is {} bytes, the manifest says {}",
+                        file.len(),
+                        meta.size
+                    ),
                 ));
             }
             let table = Table::open(file, table_path, meta.number, cache.clone())?;
-            version = version.with_file(level, Arc::new(LiveTable { meta, table: Arc::new(table) }));
+            version = version.with_file(
+                level,
+                Arc::new(LiveTable {
+                    meta,
+                    table: Arc::new(table),
+                }),
+            );
         }
     }
     Ok(Recovered {
@@ -381,11 +409,13 @@ fn write_manifest(
     let tmp: PathBuf = dir.join("CURRENT.tmp");
     let mut f = fs.create(&tmp).map_err(io_err("creating", &tmp))?;
     let contents = format!("MANIFEST-{number:06}\n");
-    f.append(contents.as_bytes()).map_err(io_err("writing", &tmp))?;
+    f.append(contents.as_bytes())
+        .map_err(io_err("writing", &tmp))?;
     f.sync().map_err(io_err("syncing", &tmp))?;
     drop(f);
     let current = filename::current(dir);
-    fs.rename(&tmp, &current).map_err(io_err("renaming to", &current))?;
+    fs.rename(&tmp, &current)
+        .map_err(io_err("renaming to", &current))?;
     fs.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
     Ok(writer)
 }

@@ -87,14 +87,21 @@ impl Inner {
         if let Some(next) = queue.front() {
             next.cv.notify_one();
         }
-        mine.unwrap_or_else(|| Err(Error::InvalidArgument("write lost its place in the queue".into())))
+        mine.unwrap_or_else(|| {
+            Err(Error::InvalidArgument(
+                "write lost its place in the queue".into(),
+            ))
+        })
     }
 
     /// Commits a group; one result per writer.
     fn commit_group(&self, group: &[Arc<Pending>]) -> Vec<Result<u64>> {
         let all = |r: &Error| group.iter().map(|_| Err(r.duplicate())).collect();
         let mut wal = self.wal.lock();
-        if let Err(e) = self.check_writable().and_then(|()| self.make_room(&mut wal)) {
+        if let Err(e) = self
+            .check_writable()
+            .and_then(|()| self.make_room(&mut wal))
+        {
             return all(&e);
         }
         let mut seq = wal.last_seq + 1;
@@ -142,7 +149,9 @@ impl Inner {
     /// Seals the active memtable and starts a new one with a new WAL. With `force`, seals even
     /// a memtable that is not full (but never an empty one).
     pub(crate) fn rotate_memtable(&self, wal: &mut WalState, force: bool) -> Result<()> {
-        if wal.mem.is_empty() || (!force && wal.mem.approximate_size() < self.opts.write_buffer_size) {
+        if wal.mem.is_empty()
+            || (!force && wal.mem.approximate_size() < self.opts.write_buffer_size)
+        {
             return Ok(());
         }
         // Stall while too many memtables wait for their flush.

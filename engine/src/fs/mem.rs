@@ -300,7 +300,11 @@ impl FileSystem for MemFs {
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         let state = self.state.lock();
-        let file = state.names.get(path).ok_or_else(|| not_found(path))?.clone();
+        let file = state
+            .names
+            .get(path)
+            .ok_or_else(|| not_found(path))?
+            .clone();
         Ok(Box::new(MemWritable {
             path: path.to_path_buf(),
             file,
@@ -310,7 +314,11 @@ impl FileSystem for MemFs {
 
     fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
         let state = self.state.lock();
-        let file = state.names.get(path).ok_or_else(|| not_found(path))?.clone();
+        let file = state
+            .names
+            .get(path)
+            .ok_or_else(|| not_found(path))?
+            .clone();
         Ok(Arc::new(MemReadable { file }))
     }
 
@@ -375,7 +383,11 @@ impl FileSystem for MemFs {
 
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut state = self.state.lock();
-        let file = state.names.get(from).ok_or_else(|| not_found(from))?.clone();
+        let file = state
+            .names
+            .get(from)
+            .ok_or_else(|| not_found(from))?
+            .clone();
         state.names.insert(to.to_path_buf(), file);
         Ok(())
     }

@@ -69,8 +69,7 @@ impl MergingIterator {
             }
             best = match best {
                 Some(b)
-                    if key::compare(child.key(), self.children[b].key())
-                        != Ordering::Greater =>
+                    if key::compare(child.key(), self.children[b].key()) != Ordering::Greater =>
                 {
                     Some(b)
                 }
@@ -211,7 +210,12 @@ mod tests {
     fn source(keys: &[(&str, u64)]) -> Box<dyn InternalIterator> {
         Box::new(VecIter::new(
             keys.iter()
-                .map(|(k, s)| (encode(k.as_bytes(), *s, Kind::Put), Bytes::from(format!("{k}{s}"))))
+                .map(|(k, s)| {
+                    (
+                        encode(k.as_bytes(), *s, Kind::Put),
+                        Bytes::from(format!("{k}{s}")),
+                    )
+                })
                 .collect(),
         ))
     }

@@ -212,7 +212,9 @@ impl BlockIter {
         self.key.extend_from_slice(delta);
         if !key::is_valid(&self.key) {
             self.valid = false;
-            return Err(self.block.corruption(self.current, "malformed internal key"));
+            return Err(self
+                .block
+                .corruption(self.current, "malformed internal key"));
         }
         let consumed = data.len() - src.len();
         let value_start = self.current + consumed - vlen;
@@ -282,7 +284,9 @@ impl InternalIterator for BlockIter {
             } else if key::is_valid(k) {
                 hi = mid;
             } else {
-                return Err(self.block.corruption(self.block.restart(mid), "bad restart key"));
+                return Err(self
+                    .block
+                    .corruption(self.block.restart(mid), "bad restart key"));
             }
         }
         self.seek_to_restart(lo)?;

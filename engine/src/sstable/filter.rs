@@ -121,7 +121,10 @@ mod tests {
             .filter(|i| bloom.may_contain(format!("absent-{i}").as_bytes()))
             .count();
         let rate = fp as f64 / f64::from(probes);
-        println!("bloom false-positive rate at 10 bits/key: {:.3}%", rate * 100.0);
+        println!(
+            "bloom false-positive rate at 10 bits/key: {:.3}%",
+            rate * 100.0
+        );
         assert!(rate < 0.02, "false-positive rate {rate}");
     }
 

@@ -97,7 +97,9 @@ impl Footer {
         let bad = |d: String| Error::corruption(path, at, format!("bad table footer: {d}"));
         let field = |i: usize| u64_at(buf, i * 8).unwrap_or(0);
         if u64_at(buf, 64) != Some(MAGIC) {
-            return Err(bad("wrong magic number (not a strata table, or truncated)".into()));
+            return Err(bad(
+                "wrong magic number (not a strata table, or truncated)".into()
+            ));
         }
         if u64_at(buf, 56) != Some(crate::coding::checksum64(&buf[..56])) {
             return Err(bad("checksum mismatch".into()));

@@ -54,7 +54,11 @@ impl Table {
             None
         } else {
             Some(Bloom::decode(filter_raw.to_vec()).ok_or_else(|| {
-                Error::corruption(path.as_path(), footer.filter.offset, "malformed bloom filter")
+                Error::corruption(
+                    path.as_path(),
+                    footer.filter.offset,
+                    "malformed bloom filter",
+                )
             })?)
         };
         let props_raw = read_block_contents(file.as_ref(), &path, footer.props)?;

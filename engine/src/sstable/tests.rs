@@ -22,10 +22,18 @@ fn build(fs: &MemFs, n: u32, zstd: Option<i32>) -> Arc<Table> {
     for i in 0..n {
         let k = format!("key{:08}", i * 2);
         // Two versions of every key: a newer put and an older one (or a delete every 5th).
-        b.add(&key::encode(k.as_bytes(), 100, Kind::Put), format!("new{i}").repeat(3).as_bytes())
+        b.add(
+            &key::encode(k.as_bytes(), 100, Kind::Put),
+            format!("new{i}").repeat(3).as_bytes(),
+        )
+        .unwrap();
+        let (kind, v) = if i % 5 == 0 {
+            (Kind::Delete, String::new())
+        } else {
+            (Kind::Put, format!("old{i}"))
+        };
+        b.add(&key::encode(k.as_bytes(), 50, kind), v.as_bytes())
             .unwrap();
-        let (kind, v) = if i % 5 == 0 { (Kind::Delete, String::new()) } else { (Kind::Put, format!("old{i}")) };
-        b.add(&key::encode(k.as_bytes(), 50, kind), v.as_bytes()).unwrap();
     }
     let summary = b.finish().unwrap();
     assert_eq!(summary.props.num_entries, u64::from(n) * 2);
@@ -40,7 +48,10 @@ fn point_lookups_respect_read_sequence() {
         let t = build(&fs, 2000, zstd);
         for i in (0..2000u32).step_by(37) {
             let k = format!("key{:08}", i * 2);
-            assert_eq!(t.get(k.as_bytes(), 200).unwrap(), Some((Kind::Put, format!("new{i}").repeat(3).into())));
+            assert_eq!(
+                t.get(k.as_bytes(), 200).unwrap(),
+                Some((Kind::Put, format!("new{i}").repeat(3).into()))
+            );
             let old = t.get(k.as_bytes(), 60).unwrap().unwrap();
             assert_eq!(old.0, if i % 5 == 0 { Kind::Delete } else { Kind::Put });
             assert_eq!(t.get(k.as_bytes(), 10).unwrap(), None);
@@ -62,7 +73,9 @@ fn iterator_covers_every_entry_both_ways() {
         it.next().unwrap();
     }
     assert_eq!(forward.len(), 6000);
-    assert!(forward.windows(2).all(|w| key::compare(&w[0], &w[1]).is_lt()));
+    assert!(forward
+        .windows(2)
+        .all(|w| key::compare(&w[0], &w[1]).is_lt()));
     it.seek_to_last().unwrap();
     let mut backward = Vec::new();
     while it.valid() {
@@ -71,7 +84,8 @@ fn iterator_covers_every_entry_both_ways() {
     }
     backward.reverse();
     assert_eq!(forward, backward);
-    it.seek_for_prev(&key::encode(b"key00001001", 1, Kind::Put)).unwrap();
+    it.seek_for_prev(&key::encode(b"key00001001", 1, Kind::Put))
+        .unwrap();
     assert_eq!(key::user_key(it.key()), b"key00001000");
 }
 
@@ -103,8 +117,18 @@ fn damaged_footer_index_or_truncation_fail_open_cleanly() {
     for (what, data) in [
         ("truncated", good[..good.len() - 10].to_vec()),
         ("tiny", good[..5].to_vec()),
-        ("footer", { let mut d = good.clone(); let n = d.len(); d[n - 30] ^= 0xff; d }),
-        ("index", { let mut d = good.clone(); let n = d.len(); d[n - 90] ^= 0xff; d }),
+        ("footer", {
+            let mut d = good.clone();
+            let n = d.len();
+            d[n - 30] ^= 0xff;
+            d
+        }),
+        ("index", {
+            let mut d = good.clone();
+            let n = d.len();
+            d[n - 90] ^= 0xff;
+            d
+        }),
     ] {
         fs.write_file(path, data);
         let err = Table::open(fs.open(path).unwrap(), path.into(), 7, cache.clone())

@@ -66,7 +66,11 @@ fn bad(detail: impl Into<String>) -> Fragment {
 
 impl LogReader {
     /// A reader over `file`, treating damage as `policy` says.
-    pub(crate) fn new(file: Arc<dyn RandomAccessFile>, path: PathBuf, policy: DamagePolicy) -> Self {
+    pub(crate) fn new(
+        file: Arc<dyn RandomAccessFile>,
+        path: PathBuf,
+        policy: DamagePolicy,
+    ) -> Self {
         let file_len = file.len();
         LogReader {
             file,
@@ -242,7 +246,8 @@ impl LogReader {
                     let at = assembled.as_ref().map_or(frag_offset, |(_, s)| *s);
                     let truncation = detail.starts_with("truncated")
                         || detail.starts_with("zero-filled")
-                        || detail.contains("past the end of its block") && self.block.len() < BLOCK_SIZE;
+                        || detail.contains("past the end of its block")
+                            && self.block.len() < BLOCK_SIZE;
                     return self.damaged(at, detail, next, truncation);
                 }
                 Fragment::Ok {

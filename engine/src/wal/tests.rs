@@ -15,7 +15,11 @@ fn write_log(fs: &MemFs, records: &[Vec<u8>]) -> PathBuf {
 }
 
 fn read_log(fs: &MemFs, path: &Path, tolerate: bool) -> crate::Result<(Vec<Vec<u8>>, Option<u64>)> {
-    let policy = if tolerate { DamagePolicy::StopAtDamage } else { DamagePolicy::TornTail };
+    let policy = if tolerate {
+        DamagePolicy::StopAtDamage
+    } else {
+        DamagePolicy::TornTail
+    };
     read_log_with(fs, path, policy)
 }
 
@@ -34,11 +38,21 @@ fn read_log_with(
 
 fn records() -> Vec<Vec<u8>> {
     // Sizes chosen to hit every fragment type and block-edge padding.
-    [0usize, 1, 100, BLOCK_SIZE - HEADER_SIZE, BLOCK_SIZE - 3, 3 * BLOCK_SIZE + 17, 5, 70_000, 9]
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| (0..n).map(|j| (i * 31 + j * 7) as u8).collect())
-        .collect()
+    [
+        0usize,
+        1,
+        100,
+        BLOCK_SIZE - HEADER_SIZE,
+        BLOCK_SIZE - 3,
+        3 * BLOCK_SIZE + 17,
+        5,
+        70_000,
+        9,
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, &n)| (0..n).map(|j| (i * 31 + j * 7) as u8).collect())
+    .collect()
 }
 
 #[test]
@@ -68,7 +82,10 @@ fn every_truncation_keeps_exactly_the_complete_records() {
             ends.push(fs2.read_file(&p).unwrap().len());
         }
     }
-    for cut in (0..full.len()).step_by(97).chain([full.len() - 1, full.len()]) {
+    for cut in (0..full.len())
+        .step_by(97)
+        .chain([full.len() - 1, full.len()])
+    {
         fs.write_file(&path, full[..cut].to_vec());
         let (got, _) = read_log(&fs, &path, false).unwrap();
         let expect = ends.iter().filter(|&&e| e <= cut).count();
@@ -158,7 +175,9 @@ fn truncation_only_policy_rejects_a_bad_checksum_at_the_end_but_accepts_a_cut() 
     let mut flipped = data.clone();
     flipped[n - 10] ^= 0xff;
     fs.write_file(&path, flipped);
-    assert!(read_log_with(&fs, &path, DamagePolicy::TruncationOnly).unwrap_err().is_corruption());
+    assert!(read_log_with(&fs, &path, DamagePolicy::TruncationOnly)
+        .unwrap_err()
+        .is_corruption());
     fs.write_file(&path, data[..n - 10].to_vec());
     let (got, dropped) = read_log_with(&fs, &path, DamagePolicy::TruncationOnly).unwrap();
     assert_eq!(got, recs[..9]);
