@@ -24,3 +24,8 @@ pub use strata_engine::{
     Compression, Cursor, Db, DbIter, Error, Options, Result, Stats, WalRecovery, WriteBatch,
     WriteOptions,
 };
+
+/// The README's code blocks, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

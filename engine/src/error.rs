@@ -42,6 +42,9 @@ pub enum Error {
     /// writes (reads still work) until it is reopened. The message says what failed.
     #[error("database is read-only after a background error: {0}")]
     ReadOnly(String),
+    /// The database is closing; the operation was abandoned.
+    #[error("the database is shutting down")]
+    ShuttingDown,
     /// The database directory does not exist, or does not hold a database, and `create_if_missing`
     /// was off.
     #[error("no database at {}: {detail}", dir.display())]
@@ -105,6 +108,7 @@ impl Error {
                 lock_file: lock_file.clone(),
             },
             Error::ReadOnly(m) => Error::ReadOnly(m.clone()),
+            Error::ShuttingDown => Error::ShuttingDown,
             Error::NotFound { dir, detail } => Error::NotFound {
                 dir: dir.clone(),
                 detail: detail.clone(),

@@ -4,6 +4,7 @@ mod error;
 pub use error::{Error, Result};
 mod batch;
 mod coding;
+mod compaction;
 mod db;
 mod filename;
 pub mod fs;

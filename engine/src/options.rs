@@ -54,6 +54,15 @@ pub struct Options {
     pub(crate) block_cache_capacity: u64,
     pub(crate) wal_recovery: WalRecovery,
     pub(crate) max_write_group_bytes: usize,
+    pub(crate) level0_compaction_trigger: usize,
+    pub(crate) level0_slowdown_trigger: usize,
+    pub(crate) level0_stop_trigger: usize,
+    pub(crate) level_base_bytes: u64,
+    pub(crate) level_multiplier: u64,
+    pub(crate) target_file_size: u64,
+    pub(crate) background_compactions: usize,
+    pub(crate) soft_pending_compaction_bytes: u64,
+    pub(crate) hard_pending_compaction_bytes: u64,
 }
 
 impl Default for Options {
@@ -71,6 +80,15 @@ impl Default for Options {
             block_cache_capacity: 64 << 20,
             wal_recovery: WalRecovery::TornTailOnly,
             max_write_group_bytes: 1 << 20,
+            level0_compaction_trigger: 4,
+            level0_slowdown_trigger: 20,
+            level0_stop_trigger: 36,
+            level_base_bytes: 256 << 20,
+            level_multiplier: 10,
+            target_file_size: 64 << 20,
+            background_compactions: 1,
+            soft_pending_compaction_bytes: 64 << 30,
+            hard_pending_compaction_bytes: 256 << 30,
         }
     }
 }
@@ -173,6 +191,61 @@ impl Options {
         self
     }
 
+    /// Level-0 file count that triggers a compaction into level 1 (default 4).
+    pub fn level0_compaction_trigger(mut self, files: usize) -> Self {
+        self.level0_compaction_trigger = files;
+        self
+    }
+
+    /// Level-0 file count at which each write group is delayed by a millisecond (default 20).
+    pub fn level0_slowdown_trigger(mut self, files: usize) -> Self {
+        self.level0_slowdown_trigger = files;
+        self
+    }
+
+    /// Level-0 file count at which writes wait for compaction (default 36).
+    pub fn level0_stop_trigger(mut self, files: usize) -> Self {
+        self.level0_stop_trigger = files;
+        self
+    }
+
+    /// Target size of level 1 (default 256 MiB); level n+1 targets `level_multiplier` times
+    /// level n.
+    pub fn level_base_bytes(mut self, bytes: u64) -> Self {
+        self.level_base_bytes = bytes;
+        self
+    }
+
+    /// Size ratio between adjacent levels (default 10).
+    pub fn level_multiplier(mut self, ratio: u64) -> Self {
+        self.level_multiplier = ratio;
+        self
+    }
+
+    /// Size at which compaction output files are split (default 64 MiB).
+    pub fn target_file_size(mut self, bytes: u64) -> Self {
+        self.target_file_size = bytes;
+        self
+    }
+
+    /// Background compaction threads (default 1).
+    pub fn background_compactions(mut self, threads: usize) -> Self {
+        self.background_compactions = threads;
+        self
+    }
+
+    /// Estimated compaction debt at which writes are delayed (default 64 GiB).
+    pub fn soft_pending_compaction_bytes(mut self, bytes: u64) -> Self {
+        self.soft_pending_compaction_bytes = bytes;
+        self
+    }
+
+    /// Estimated compaction debt at which writes wait for compaction (default 256 GiB).
+    pub fn hard_pending_compaction_bytes(mut self, bytes: u64) -> Self {
+        self.hard_pending_compaction_bytes = bytes;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
         if self.write_buffer_size < 64 * 1024 {
@@ -201,6 +274,38 @@ impl Options {
                 "bloom_bits_per_key {} is above the maximum of 64",
                 self.bloom_bits_per_key
             ));
+        }
+        if self.level0_compaction_trigger == 0
+            || self.level0_slowdown_trigger < self.level0_compaction_trigger
+            || self.level0_stop_trigger < self.level0_slowdown_trigger
+        {
+            return bad(format!(
+                "level-0 triggers must satisfy 1 <= compaction ({}) <= slowdown ({}) <= stop ({})",
+                self.level0_compaction_trigger,
+                self.level0_slowdown_trigger,
+                self.level0_stop_trigger
+            ));
+        }
+        if self.level_multiplier < 2 || self.level_base_bytes < 64 * 1024 {
+            return bad(format!(
+                "level_multiplier ({}) must be at least 2 and level_base_bytes ({}) at least 65536",
+                self.level_multiplier, self.level_base_bytes
+            ));
+        }
+        if self.target_file_size < 64 * 1024 {
+            return bad(format!(
+                "target_file_size {} is below the minimum of 65536 bytes",
+                self.target_file_size
+            ));
+        }
+        if !(1..=64).contains(&self.background_compactions) {
+            return bad(format!(
+                "background_compactions {} is outside 1..=64",
+                self.background_compactions
+            ));
+        }
+        if self.hard_pending_compaction_bytes < self.soft_pending_compaction_bytes {
+            return bad("hard_pending_compaction_bytes must be at least the soft limit".into());
         }
         if let Compression::Zstd { level } = self.compression {
             let range = zstd::compression_level_range();

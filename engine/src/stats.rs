@@ -36,11 +36,44 @@ pub struct Stats {
     pub block_cache_misses: u64,
     /// The last sequence number visible to readers.
     pub last_sequence: u64,
+    /// Bytes of keys and values written by users since open.
+    pub user_bytes_written: u64,
+    /// Bytes appended to the write-ahead log since open.
+    pub wal_bytes_written: u64,
+    /// Bytes of table files written by flushes since open, and the number of flushes.
+    pub flush_bytes_written: u64,
+    /// Flushes since open.
+    pub flushes: u64,
+    /// Bytes of table files read by compactions since open.
+    pub compaction_bytes_read: u64,
+    /// Bytes of table files written by compactions since open.
+    pub compaction_bytes_written: u64,
+    /// Compactions (rewrites) since open.
+    pub compactions: u64,
+    /// Files moved down a level without rewriting, since open.
+    pub trivial_moves: u64,
+    /// Microseconds writes spent stopped, waiting for a flush or compaction.
+    pub stall_micros: u64,
+    /// Microseconds writes were deliberately delayed (level 0 or compaction debt past the soft
+    /// limit).
+    pub slowdown_micros: u64,
+    /// Estimated bytes compaction still has to rewrite.
+    pub pending_compaction_bytes: u64,
 }
 
 impl Stats {
     /// Total bytes of table files.
     pub fn table_bytes(&self) -> u64 {
         self.levels.iter().map(|l| l.bytes).sum()
+    }
+
+    /// Write amplification of the tree since open: bytes written to disk (WAL, flushes and
+    /// compactions) per byte of user data written. `None` before any write.
+    pub fn write_amplification(&self) -> Option<f64> {
+        (self.user_bytes_written > 0).then(|| {
+            (self.wal_bytes_written + self.flush_bytes_written + self.compaction_bytes_written)
+                as f64
+                / self.user_bytes_written as f64
+        })
     }
 }

@@ -1,10 +1,12 @@
 //! Versions: the set of live table files, by level, at one moment.
 //!
-//! A [`Version`] is immutable; flushes (and compactions) build the next one from an edit and
-//! swap it in, while readers keep using the one they started with. Level 0 holds flushed
-//! memtables, which may overlap, newest first; levels 1 and up hold non-overlapping files
-//! sorted by key (filled by compaction).
+//! A [`Version`] is immutable; flushes and compactions build the next one from an edit and swap
+//! it in, while readers keep using the one they started with. Level 0 holds flushed memtables,
+//! which may overlap, newest first; levels 1 and up hold files with disjoint user-key ranges,
+//! sorted by key. A user key never spans two files of one level (compaction only splits output
+//! between user keys).
 
+use crate::key;
 use crate::sstable::Table;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -24,13 +26,29 @@ pub(crate) struct FileMeta {
     pub(crate) largest_seq: u64,
 }
 
+impl FileMeta {
+    pub(crate) fn smallest_user_key(&self) -> &[u8] {
+        key::user_key(&self.smallest)
+    }
+
+    pub(crate) fn largest_user_key(&self) -> &[u8] {
+        key::user_key(&self.largest)
+    }
+
+    /// Whether the file's user-key range meets `[lo, hi]` (`None` = unbounded).
+    pub(crate) fn overlaps(&self, lo: Option<&[u8]>, hi: Option<&[u8]>) -> bool {
+        lo.is_none_or(|lo| self.largest_user_key() >= lo)
+            && hi.is_none_or(|hi| self.smallest_user_key() <= hi)
+    }
+}
+
 /// A table file in a version: its metadata and its open reader.
 pub(crate) struct LiveTable {
     pub(crate) meta: FileMeta,
     pub(crate) table: Arc<Table>,
 }
 
-/// The files of one keyspace's tree.
+/// The files of one tree.
 #[derive(Clone, Default)]
 pub(crate) struct Version {
     /// `levels[0]` is newest first; other levels are sorted by smallest key.
@@ -52,21 +70,70 @@ impl Version {
             .flat_map(|(level, files)| files.iter().map(move |f| (level, f)))
     }
 
-    /// A new version with `file` added at `level`.
-    pub(crate) fn with_file(&self, level: usize, file: Arc<LiveTable>) -> Version {
+    /// Total bytes of a level's files.
+    pub(crate) fn level_bytes(&self, level: usize) -> u64 {
+        self.levels[level].iter().map(|f| f.meta.size).sum()
+    }
+
+    /// The files of `level` whose user-key range meets `[lo, hi]`.
+    pub(crate) fn overlapping(
+        &self,
+        level: usize,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
+    ) -> Vec<Arc<LiveTable>> {
+        self.levels[level]
+            .iter()
+            .filter(|f| f.meta.overlaps(lo, hi))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether any level below `level` may hold `user_key`.
+    pub(crate) fn key_may_exist_below(&self, level: usize, user_key: &[u8]) -> bool {
+        self.levels.iter().skip(level + 1).any(|files| {
+            let i = files.partition_point(|f| f.meta.largest_user_key() < user_key);
+            files
+                .get(i)
+                .is_some_and(|f| f.meta.smallest_user_key() <= user_key)
+        })
+    }
+
+    /// A new version with `deleted` (level, number) removed and `added` (level, file) added.
+    pub(crate) fn apply(
+        &self,
+        deleted: &[(usize, u64)],
+        added: impl IntoIterator<Item = (usize, Arc<LiveTable>)>,
+    ) -> Version {
         let mut next = self.clone();
-        let files = &mut next.levels[level];
-        files.push(file);
-        if level == 0 {
-            files.sort_by(|a, b| {
-                b.meta
-                    .largest_seq
-                    .cmp(&a.meta.largest_seq)
-                    .then(b.meta.number.cmp(&a.meta.number))
-            });
-        } else {
-            files.sort_by(|a, b| crate::key::compare(&a.meta.smallest, &b.meta.smallest));
+        for (level, number) in deleted {
+            next.levels[*level].retain(|f| f.meta.number != *number);
+        }
+        let mut touched = [false; NUM_LEVELS];
+        for (level, file) in added {
+            next.levels[level].push(file);
+            touched[level] = true;
+        }
+        for (level, files) in next.levels.iter_mut().enumerate() {
+            if !touched[level] {
+                continue;
+            }
+            if level == 0 {
+                files.sort_by(|a, b| {
+                    b.meta
+                        .largest_seq
+                        .cmp(&a.meta.largest_seq)
+                        .then(b.meta.number.cmp(&a.meta.number))
+                });
+            } else {
+                files.sort_by(|a, b| key::compare(&a.meta.smallest, &b.meta.smallest));
+            }
         }
         next
+    }
+
+    /// A new version with `file` added at `level`.
+    pub(crate) fn with_file(&self, level: usize, file: Arc<LiveTable>) -> Version {
+        self.apply(&[], [(level, file)])
     }
 }

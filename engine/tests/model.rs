@@ -20,8 +20,14 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn options(seed: u64) -> Options {
+    // Tiny buffers and levels so flushes and compactions through several levels happen
+    // constantly, concurrently with the operations.
     Options::default()
         .write_buffer_size(64 * 1024)
+        .level_base_bytes(128 * 1024)
+        .level_multiplier(4)
+        .target_file_size(64 * 1024)
+        .level0_compaction_trigger(2 + (seed % 3) as usize)
         .block_size(if seed.is_multiple_of(2) { 256 } else { 4096 })
         .block_cache_capacity(if seed.is_multiple_of(3) { 0 } else { 1 << 20 })
         .compression(if seed.is_multiple_of(2) {
@@ -199,13 +205,30 @@ fn run(seed: u64, ops: usize) {
             }
             85..=91 => check_range(&db, &model, &mut rng),
             92..=95 => check_cursor_walk(&db, &model, &mut rng),
-            96..=97 => db.flush().unwrap(),
+            96 => db.flush().unwrap(),
+            97 => {
+                let (a, b) = (random_key(&mut rng), random_key(&mut rng));
+                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                if rng.gen_bool(0.3) {
+                    db.compact_range::<&[u8], _>(..).unwrap();
+                } else {
+                    db.compact_range(lo.as_slice()..=hi.as_slice()).unwrap();
+                }
+            }
             _ => {
                 drop(db);
                 db = Db::open(dir.path(), options(seed)).unwrap();
             }
         }
     }
+    let stats = db.stats();
+    eprintln!(
+        "seed {seed}: files per level {:?}, {} compactions, {} trivial moves, {} flushes",
+        stats.levels.iter().map(|l| l.files).collect::<Vec<_>>(),
+        stats.compactions,
+        stats.trivial_moves,
+        stats.flushes
+    );
     // Final full comparison, after one more reopen.
     drop(db);
     let db = Db::open(dir.path(), options(seed)).unwrap();
@@ -220,7 +243,7 @@ fn run(seed: u64, ops: usize) {
 
 #[test]
 fn random_operations_match_a_btreemap() {
-    let ops = env_usize("STRATA_MODEL_OPS", 4000);
+    let ops = env_usize("STRATA_MODEL_OPS", 6000);
     let seeds = env_usize("STRATA_MODEL_SEEDS", 3) as u64;
     for seed in 0..seeds {
         run(seed, ops);

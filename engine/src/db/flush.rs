@@ -80,17 +80,21 @@ impl Inner {
             added: vec![(0, 0, live.meta.clone())],
             deleted: Vec::new(),
         };
+        let size = live.meta.size;
         let mut versions = self.versions.lock();
-        versions.manifest.add_record(&edit.encode())?;
-        versions.manifest.sync()?;
+        versions.log_edit(&edit)?;
         let version = Arc::new(versions.version.with_file(0, Arc::new(live)));
         versions.version = version.clone();
+        versions.flushed_seq = imm.mem.max_seq();
         drop(versions);
+        self.counters.flush_bytes.fetch_add(size, Ordering::Relaxed);
+        self.counters.flushes.fetch_add(1, Ordering::Relaxed);
 
         let mut st = self.state.lock();
         st.imms.pop_front();
         let mem = self.view.read().mem.clone();
         self.install_view(mem, &st, version);
+        st.generation += 1;
         drop(st);
         self.state_cv.notify_all();
         self.delete_obsolete_logs(imm.next_log);

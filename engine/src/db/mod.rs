@@ -16,8 +16,10 @@ mod write;
 
 pub use cursor::{Cursor, DbIter};
 
+use crate::compaction;
 use crate::fs::{FileLock, FileSystem};
 use crate::key::Kind;
+use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
 use crate::options::{Options, WriteOptions};
 use crate::sstable::BlockCache;
@@ -27,7 +29,7 @@ use crate::wal::LogWriter;
 use crate::{Error, Result, WriteBatch};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, RwLock};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,10 +57,10 @@ pub struct Db {
     handle: Arc<Handle>,
 }
 
-/// Owns the background thread; dropping it shuts the database down.
+/// Owns the background threads; dropping it shuts the database down.
 struct Handle {
     inner: Arc<Inner>,
-    flusher: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// What a reader needs: the memtables and table files at one moment.
@@ -84,6 +86,9 @@ pub(crate) struct State {
     /// Set by a failed flush or WAL write; the database is read-only from then on.
     pub(crate) bg_error: Option<Error>,
     pub(crate) shutting_down: bool,
+    /// Bumped whenever the version or the set of files being compacted changes; waiters
+    /// compare it to know something happened (no missed wake-ups).
+    pub(crate) generation: u64,
 }
 
 /// The leader's state: the WAL being appended to and the memtable being filled.
@@ -95,10 +100,39 @@ pub(crate) struct WalState {
     pub(crate) last_seq: u64,
 }
 
-/// The manifest writer and the current version.
+/// The manifest writer, the current version, and compaction bookkeeping.
 pub(crate) struct VersionSet {
     pub(crate) manifest: LogWriter,
     pub(crate) version: Arc<Version>,
+    /// Every write at or below this sequence number is in a table file.
+    pub(crate) flushed_seq: u64,
+    /// Files that a running compaction reads.
+    pub(crate) compacting: HashSet<u64>,
+    /// Per level, the largest user key last compacted there (round-robin picking).
+    pub(crate) pointers: Vec<Option<Vec<u8>>>,
+}
+
+impl VersionSet {
+    /// Appends an edit to the manifest and syncs it.
+    pub(crate) fn log_edit(&mut self, edit: &VersionEdit) -> Result<()> {
+        self.manifest.add_record(&edit.encode())?;
+        self.manifest.sync()
+    }
+}
+
+/// Running totals for [`Stats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) user_bytes: AtomicU64,
+    pub(crate) wal_bytes: AtomicU64,
+    pub(crate) flush_bytes: AtomicU64,
+    pub(crate) flushes: AtomicU64,
+    pub(crate) compaction_bytes_read: AtomicU64,
+    pub(crate) compaction_bytes_written: AtomicU64,
+    pub(crate) compactions: AtomicU64,
+    pub(crate) trivial_moves: AtomicU64,
+    pub(crate) stall_micros: AtomicU64,
+    pub(crate) slowdown_micros: AtomicU64,
 }
 
 pub(crate) struct Inner {
@@ -118,6 +152,7 @@ pub(crate) struct Inner {
     /// Signalled when an immutable memtable is added or flushed, on a background error, and on
     /// shutdown.
     pub(crate) state_cv: Condvar,
+    pub(crate) counters: Counters,
 }
 
 impl Db {
@@ -130,12 +165,15 @@ impl Db {
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
         let (inner, flush_now) = open::open(path.as_ref(), opts)?;
         let inner = Arc::new(inner);
-        let flusher = flush::spawn(inner.clone())?;
+        let handle = Handle {
+            inner: inner.clone(),
+            threads: Mutex::new(Vec::new()),
+        };
+        handle.threads.lock().push(flush::spawn(inner.clone())?);
+        let compactors = compaction::spawn(&inner, inner.opts.background_compactions)?;
+        handle.threads.lock().extend(compactors);
         let db = Db {
-            handle: Arc::new(Handle {
-                inner,
-                flusher: Mutex::new(Some(flusher)),
-            }),
+            handle: Arc::new(handle),
         };
         if flush_now {
             db.flush()?;
@@ -149,9 +187,7 @@ impl Db {
 
     /// The value of `key`, or `None` if it is absent.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
-        let inner = self.inner();
-        let seq = inner.visible_seq.load(Ordering::Acquire);
-        let view = inner.view.read().clone();
+        let (view, seq) = self.inner().read_point();
         get_at(&view, key.as_ref(), seq)
     }
 
@@ -194,9 +230,7 @@ impl Db {
     /// # Ok::<(), strata_engine::Error>(())
     /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
-        let inner = self.inner();
-        let seq = inner.visible_seq.load(Ordering::Acquire);
-        let view = inner.view.read().clone();
+        let (view, seq) = self.inner().read_point();
         DbIter::new(view, seq, range)
     }
 
@@ -217,15 +251,28 @@ impl Db {
 
     /// A cursor limited to `range`.
     pub fn cursor_in<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Cursor {
-        let inner = self.inner();
-        let seq = inner.visible_seq.load(Ordering::Acquire);
-        let view = inner.view.read().clone();
+        let (view, seq) = self.inner().read_point();
         Cursor::new(&view, seq, range)
     }
 
     /// Writes the memtable to a table file and waits until every full memtable is flushed.
     pub fn flush(&self) -> Result<()> {
         self.inner().flush()
+    }
+
+    /// Compacts the keys in `range` down to the deepest level holding data, after flushing the
+    /// memtable: afterwards they are stored once, without overwritten versions or deletion
+    /// markers (unless a snapshot still needs them). `compact_range::<&[u8], _>(..)` compacts
+    /// everything.
+    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        let key = |b: std::ops::Bound<&K>| match b {
+            std::ops::Bound::Included(k) | std::ops::Bound::Excluded(k) => {
+                Some(k.as_ref().to_vec())
+            }
+            std::ops::Bound::Unbounded => None,
+        };
+        let (lo, hi) = (key(range.start_bound()), key(range.end_bound()));
+        self.inner().compact_range(lo.as_deref(), hi.as_deref())
     }
 
     /// The sequence number of the last write visible to readers.
@@ -257,6 +304,23 @@ impl Db {
             block_cache_hits: inner.cache.hits(),
             block_cache_misses: inner.cache.misses(),
             last_sequence: inner.visible_seq.load(Ordering::Acquire),
+            user_bytes_written: inner.counters.user_bytes.load(Ordering::Relaxed),
+            wal_bytes_written: inner.counters.wal_bytes.load(Ordering::Relaxed),
+            flush_bytes_written: inner.counters.flush_bytes.load(Ordering::Relaxed),
+            flushes: inner.counters.flushes.load(Ordering::Relaxed),
+            compaction_bytes_read: inner.counters.compaction_bytes_read.load(Ordering::Relaxed),
+            compaction_bytes_written: inner
+                .counters
+                .compaction_bytes_written
+                .load(Ordering::Relaxed),
+            compactions: inner.counters.compactions.load(Ordering::Relaxed),
+            trivial_moves: inner.counters.trivial_moves.load(Ordering::Relaxed),
+            stall_micros: inner.counters.stall_micros.load(Ordering::Relaxed),
+            slowdown_micros: inner.counters.slowdown_micros.load(Ordering::Relaxed),
+            pending_compaction_bytes: compaction::picker::pending_bytes(
+                &view.version,
+                &inner.picker_config(),
+            ),
             ..Stats::default()
         };
         for files in &view.version.levels {
@@ -297,7 +361,7 @@ impl Handle {
             st.shutting_down = true;
         }
         self.inner.state_cv.notify_all();
-        if let Some(t) = self.flusher.lock().take() {
+        for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
         // Make unsynced writes durable on an orderly close.
@@ -373,6 +437,30 @@ fn key_in_file(key: &[u8], f: &crate::version::LiveTable) -> bool {
 }
 
 impl Inner {
+    /// The read view and the sequence number to read it at. The sequence number is read while
+    /// the view is pinned: a view is only replaced under the write lock, so every write at or
+    /// below the sequence number is in this view's memtables or files, and no compaction that
+    /// produced this view dropped a version this reader needs.
+    pub(crate) fn read_point(&self) -> (Arc<ReadView>, u64) {
+        let view = self.view.read();
+        let seq = self.visible_seq.load(Ordering::Acquire);
+        (view.clone(), seq)
+    }
+
+    /// The oldest sequence number any reader may still read at: versions shadowed at or
+    /// below it may be dropped. (Iterators pin their own files, so only snapshots count.)
+    pub(crate) fn oldest_snapshot(&self) -> u64 {
+        self.visible_seq.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn picker_config(&self) -> compaction::picker::PickerConfig {
+        compaction::picker::PickerConfig {
+            level0_trigger: self.opts.level0_compaction_trigger,
+            level_base_bytes: self.opts.level_base_bytes,
+            level_multiplier: self.opts.level_multiplier,
+        }
+    }
+
     /// Fails if a background error made the database read-only.
     pub(crate) fn check_writable(&self) -> Result<()> {
         match &self.state.lock().bg_error {
@@ -398,7 +486,7 @@ impl Inner {
     }
 
     /// Seals the active memtable (if it holds anything) and waits for all flushes.
-    fn flush(&self) -> Result<()> {
+    pub(crate) fn flush(&self) -> Result<()> {
         {
             let mut wal = self.wal.lock();
             self.rotate_memtable(&mut wal, true)?;

@@ -187,7 +187,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             next_log: wal_number,
         });
     }
-    let version = Arc::new(recovered.version);
+    let version = Arc::new(recovered.version.clone());
     let view = super::ReadView {
         mem: active.clone(),
         imms: imms.iter().rev().map(|i| i.mem.clone()).collect(),
@@ -208,13 +208,21 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             mem: active,
             last_seq,
         }),
-        versions: Mutex::new(VersionSet { manifest, version }),
+        versions: Mutex::new(VersionSet {
+            manifest,
+            version,
+            flushed_seq: recovered.last_sequence,
+            compacting: Default::default(),
+            pointers: vec![None; crate::version::NUM_LEVELS],
+        }),
         state: Mutex::new(State {
             imms,
             bg_error: None,
             shutting_down: false,
+            generation: 0,
         }),
         state_cv: Condvar::new(),
+        counters: Default::default(),
         dir,
     };
     Ok((inner, skipped_damage && !mem.is_empty()))

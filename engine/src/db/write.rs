@@ -116,6 +116,17 @@ impl Inner {
             last_seqs.push(seq - 1);
         }
         let sync = group.iter().any(|p| p.sync);
+        self.counters
+            .wal_bytes
+            .fetch_add(encoded.len() as u64, Ordering::Relaxed);
+        let user_bytes: usize = group
+            .iter()
+            .flat_map(|p| &p.batch.entries)
+            .map(|e| e.key.len() + e.value.len())
+            .sum();
+        self.counters
+            .user_bytes
+            .fetch_add(user_bytes as u64, Ordering::Relaxed);
         let wal_result = wal
             .writer
             .add_records(bounds.iter().map(|&(s, e)| &encoded[s..e]))
@@ -138,12 +149,57 @@ impl Inner {
     }
 
     /// Makes sure the active memtable has room, sealing it when full; stalls while the
-    /// immutable queue is full.
+    /// immutable queue is full. Throttles writes while compaction is behind: a short delay past
+    /// the soft limits (level-0 files, compaction debt), a stop until compaction catches up
+    /// past the hard ones.
     fn make_room(&self, wal: &mut WalState) -> Result<()> {
+        self.throttle()?;
         if wal.mem.approximate_size() < self.opts.write_buffer_size {
             return Ok(());
         }
         self.rotate_memtable(wal, false)
+    }
+
+    fn throttle(&self) -> Result<()> {
+        let cfg = self.picker_config();
+        let debt = |v: &crate::version::Version| {
+            (
+                v.levels[0].len(),
+                crate::compaction::picker::pending_bytes(v, &cfg),
+            )
+        };
+        let (l0, pending) = debt(&self.view.read().version);
+        if l0 >= self.opts.level0_stop_trigger || pending >= self.opts.hard_pending_compaction_bytes
+        {
+            let start = std::time::Instant::now();
+            let mut st = self.state.lock();
+            loop {
+                if let Some(e) = &st.bg_error {
+                    return Err(Error::ReadOnly(e.to_string()));
+                }
+                if st.shutting_down {
+                    return Err(Error::ShuttingDown);
+                }
+                let (l0, pending) = debt(&self.view.read().version);
+                if l0 < self.opts.level0_stop_trigger
+                    && pending < self.opts.hard_pending_compaction_bytes
+                {
+                    break;
+                }
+                self.state_cv.wait(&mut st);
+            }
+            self.counters
+                .stall_micros
+                .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+        } else if l0 >= self.opts.level0_slowdown_trigger
+            || pending >= self.opts.soft_pending_compaction_bytes
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            self.counters
+                .slowdown_micros
+                .fetch_add(1000, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Seals the active memtable and starts a new one with a new WAL. With `force`, seals even
@@ -156,18 +212,25 @@ impl Inner {
         }
         // Stall while too many memtables wait for their flush.
         {
+            let start = std::time::Instant::now();
             let mut st = self.state.lock();
             loop {
                 if let Some(e) = &st.bg_error {
                     return Err(Error::ReadOnly(e.to_string()));
                 }
                 if st.shutting_down {
-                    return Err(Error::ReadOnly("the database is closing".into()));
+                    return Err(Error::ShuttingDown);
                 }
                 if st.imms.len() < self.opts.max_immutable_memtables {
                     break;
                 }
                 self.state_cv.wait(&mut st);
+            }
+            let waited = start.elapsed().as_micros() as u64;
+            if waited > 10 {
+                self.counters
+                    .stall_micros
+                    .fetch_add(waited, Ordering::Relaxed);
             }
         }
         let number = self.next_file.fetch_add(1, Ordering::SeqCst);

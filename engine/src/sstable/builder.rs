@@ -106,6 +106,16 @@ impl TableBuilder {
         Ok(())
     }
 
+    /// Bytes the file will have if finished now (approximately).
+    pub(crate) fn estimated_file_size(&self) -> u64 {
+        self.offset + self.out.len() as u64 + self.data.estimated_size() as u64
+    }
+
+    /// Entries added so far.
+    pub(crate) fn num_entries(&self) -> u64 {
+        self.props.num_entries
+    }
+
     fn finish_data_block(&mut self) -> Result<()> {
         if self.data.is_empty() {
             return Ok(());

@@ -5,7 +5,7 @@ use super::cache::BlockCache;
 use super::filter::Bloom;
 use super::format::{read_block, read_block_contents, BlockHandle, Footer, FOOTER_SIZE};
 use super::TableProps;
-use crate::fs::RandomAccessFile;
+use crate::fs::{FileSystem, RandomAccessFile};
 use crate::iter::InternalIterator;
 use crate::key::{self, Kind};
 use crate::{Error, Result};
@@ -24,9 +24,24 @@ pub(crate) struct Table {
     bloom: Option<Bloom>,
     props: TableProps,
     cache: Arc<BlockCache>,
+    /// Set when the file left the tree: the file is deleted when the last reader drops.
+    obsolete: parking_lot::Mutex<Option<Arc<dyn FileSystem>>>,
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if let Some(fs) = self.obsolete.get_mut().take() {
+            let _ = fs.remove_file(&self.path);
+        }
+    }
 }
 
 impl Table {
+    /// Marks the table's file for deletion once nothing reads it any more.
+    pub(crate) fn mark_obsolete(&self, fs: Arc<dyn FileSystem>) {
+        *self.obsolete.lock() = Some(fs);
+    }
+
     /// Opens table `number` stored in `file` at `path`, verifying its footer, index, filter and
     /// props blocks.
     pub(crate) fn open(
@@ -73,6 +88,7 @@ impl Table {
             bloom,
             props,
             cache,
+            obsolete: parking_lot::Mutex::new(None),
         })
     }
 
