@@ -9,6 +9,7 @@
 //! Readers take none of these: they clone the current [`ReadView`] (an `Arc` swap under a
 //! read-write lock) and read at `visible_seq`.
 
+mod checkpoint;
 mod cursor;
 mod flush;
 mod open;
@@ -273,6 +274,13 @@ impl Db {
         };
         let (lo, hi) = (key(range.start_bound()), key(range.end_bound()));
         self.inner().compact_range(lo.as_deref(), hi.as_deref())
+    }
+
+    /// Writes a consistent copy of the database into `dest` (which must not exist), hard-linking
+    /// table files where possible. The copy holds every write acknowledged before the call and
+    /// opens as a normal database; writes may go on while it is made.
+    pub fn checkpoint(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.inner().checkpoint(dest.as_ref())
     }
 
     /// The sequence number of the last write visible to readers.

@@ -403,7 +403,7 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
 }
 
 /// Writes a new manifest holding `snapshot` and points `CURRENT` at it, durably.
-fn write_manifest(
+pub(crate) fn write_manifest(
     fs: &dyn FileSystem,
     dir: &Path,
     number: u64,
