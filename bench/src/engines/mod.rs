@@ -1,0 +1,79 @@
+//! The engines under test, behind one small trait. Each is configured alike: the same write
+//! buffer, block cache, block size, bloom filter bits and compression (each engine's own fast
+//! codec), write-ahead logging on, fsync only when a workload asks for it.
+
+mod strata;
+
+#[cfg(feature = "fjall")]
+mod fjall;
+#[cfg(feature = "redb")]
+mod redb;
+#[cfg(feature = "rocksdb")]
+mod rocksdb;
+
+use std::path::Path;
+
+/// An error from any engine.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A result from any engine.
+pub type Result<T> = std::result::Result<T, BoxError>;
+
+/// Settings shared by every engine.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Memtable / write buffer size in bytes.
+    pub write_buffer_size: u64,
+    /// Block cache (or page cache for redb) in bytes.
+    pub cache_size: u64,
+    /// Whether blocks are compressed.
+    pub compression: bool,
+}
+
+/// What the workloads need from an engine.
+pub trait Engine: Send + Sync {
+    /// Writes one key.
+    fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()>;
+    /// Reads one key; returns whether it was found.
+    fn get(&self, key: &[u8]) -> Result<bool>;
+    /// Deletes one key.
+    fn delete(&self, key: &[u8], sync: bool) -> Result<()>;
+    /// Iterates over every key, forwards or backwards; returns how many were seen.
+    fn scan(&self, reverse: bool) -> Result<u64>;
+    /// Seeks to `key` and reads `nexts` entries after it; returns how many were read.
+    fn seek(&self, key: &[u8], nexts: usize) -> Result<usize>;
+    /// Writes memtables out to disk.
+    fn flush(&self) -> Result<()>;
+}
+
+/// The engines this build can run.
+pub fn available() -> Vec<&'static str> {
+    let mut v = vec!["strata"];
+    if cfg!(feature = "rocksdb") {
+        v.push("rocksdb");
+    }
+    if cfg!(feature = "fjall") {
+        v.push("fjall");
+    }
+    if cfg!(feature = "redb") {
+        v.push("redb");
+    }
+    v
+}
+
+/// Opens engine `name` in `dir`.
+pub fn open(name: &str, dir: &Path, cfg: &Config) -> Result<Box<dyn Engine>> {
+    match name {
+        "strata" => Ok(Box::new(strata::Strata::open(dir, cfg)?)),
+        #[cfg(feature = "rocksdb")]
+        "rocksdb" => Ok(Box::new(rocksdb::Rocks::open(dir, cfg)?)),
+        #[cfg(feature = "fjall")]
+        "fjall" => Ok(Box::new(fjall::Fjall::open(dir, cfg)?)),
+        #[cfg(feature = "redb")]
+        "redb" => Ok(Box::new(redb::Redb::open(dir, cfg)?)),
+        other => Err(format!(
+            "engine {other:?} is not in this build (available: {}; peers need --features peers)",
+            available().join(", ")
+        )
+        .into()),
+    }
+}

@@ -1,0 +1,87 @@
+//! RocksDB through the `rocksdb` crate (which builds RocksDB from source).
+
+use super::{Config, Engine, Result};
+use rocksdb::{
+    BlockBasedOptions, Cache, DBCompressionType, IteratorMode, Options, WriteOptions, DB,
+};
+use std::path::Path;
+
+pub struct Rocks {
+    db: DB,
+    nosync: WriteOptions,
+    sync: WriteOptions,
+}
+
+impl Rocks {
+    pub fn open(dir: &Path, cfg: &Config) -> Result<Self> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.set_write_buffer_size(cfg.write_buffer_size as usize);
+        // Two background jobs: one flush and one compaction, like strata's default.
+        opts.set_max_background_jobs(2);
+        opts.set_compression_type(if cfg.compression {
+            DBCompressionType::Zstd
+        } else {
+            DBCompressionType::None
+        });
+        let mut table = BlockBasedOptions::default();
+        table.set_block_size(4096);
+        table.set_bloom_filter(10.0, false);
+        table.set_block_cache(&Cache::new_lru_cache(cfg.cache_size as usize));
+        opts.set_block_based_table_factory(&table);
+        let db = DB::open(&opts, dir)?;
+        let mut sync = WriteOptions::default();
+        sync.set_sync(true);
+        Ok(Rocks {
+            db,
+            nosync: WriteOptions::default(),
+            sync,
+        })
+    }
+}
+
+impl Engine for Rocks {
+    fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
+        let wo = if sync { &self.sync } else { &self.nosync };
+        Ok(self.db.put_opt(key, value, wo)?)
+    }
+
+    fn get(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.db.get_pinned(key)?.is_some())
+    }
+
+    fn delete(&self, key: &[u8], sync: bool) -> Result<()> {
+        let wo = if sync { &self.sync } else { &self.nosync };
+        Ok(self.db.delete_opt(key, wo)?)
+    }
+
+    fn scan(&self, reverse: bool) -> Result<u64> {
+        let mode = if reverse {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
+        };
+        let mut n = 0;
+        for e in self.db.iterator(mode) {
+            e?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn seek(&self, key: &[u8], nexts: usize) -> Result<usize> {
+        let mut it = self.db.raw_iterator();
+        it.seek(key);
+        let mut n = 0;
+        while it.valid() && n <= nexts {
+            n += 1;
+            it.next();
+        }
+        it.status()?;
+        Ok(n)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(self.db.flush()?)
+    }
+}

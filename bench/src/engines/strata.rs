@@ -1,0 +1,74 @@
+//! strata's engine.
+
+use super::{Config, Engine, Result};
+use std::path::Path;
+use strata_engine::{Compression, Db, Options, WriteBatch, WriteOptions};
+
+pub struct Strata {
+    db: Db,
+}
+
+impl Strata {
+    pub fn open(dir: &Path, cfg: &Config) -> Result<Self> {
+        let opts = Options::default()
+            .write_buffer_size(cfg.write_buffer_size as usize)
+            .block_cache_capacity(cfg.cache_size)
+            .block_size(4096)
+            .bloom_bits_per_key(10)
+            .compression(if cfg.compression {
+                Compression::Zstd { level: 1 }
+            } else {
+                Compression::None
+            });
+        Ok(Strata {
+            db: Db::open(dir, opts)?,
+        })
+    }
+}
+
+impl Engine for Strata {
+    fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        Ok(self.db.write(b, WriteOptions::new().sync(sync))?)
+    }
+
+    fn get(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.db.get(key)?.is_some())
+    }
+
+    fn delete(&self, key: &[u8], sync: bool) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete(key);
+        Ok(self.db.write(b, WriteOptions::new().sync(sync))?)
+    }
+
+    fn scan(&self, reverse: bool) -> Result<u64> {
+        let mut n = 0;
+        if reverse {
+            for e in self.db.iter().rev() {
+                e?;
+                n += 1;
+            }
+        } else {
+            for e in self.db.iter() {
+                e?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn seek(&self, key: &[u8], nexts: usize) -> Result<usize> {
+        let mut n = 0;
+        for e in self.db.range(key..).take(nexts + 1) {
+            e?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(self.db.flush()?)
+    }
+}
