@@ -16,6 +16,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use workloads::{Live, Outcome, Params};
 
+/// Every engine runs on the same allocator (glibc's malloc is slow under cross-thread frees,
+/// which would measure the allocator rather than the engines).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug, Clone)]
 #[command(about = "db_bench-style benchmarks of strata against RocksDB, fjall and redb")]
 struct Args {

@@ -37,14 +37,14 @@ impl MemTable {
         self.size
             .fetch_add(ikey.len() + value.len() + ENTRY_OVERHEAD, Ordering::Relaxed);
         self.max_seq.fetch_max(seq, Ordering::Relaxed);
-        self.map.insert(InternalKey(ikey), value);
+        self.map.insert(InternalKey::new(ikey), value);
     }
 
     /// The newest entry for `user_key` with a sequence number `<= read_seq`.
     pub(crate) fn get(&self, user_key: &[u8], read_seq: u64) -> Option<(Kind, Bytes)> {
-        let seek = InternalKey(key::encode(user_key, read_seq, Kind::SEEK));
+        let seek = InternalKey::new(key::encode(user_key, read_seq, Kind::SEEK));
         let entry = self.map.lower_bound(Bound::Included(&seek))?;
-        let ikey = &entry.key().0;
+        let ikey = entry.key().bytes();
         if key::user_key(ikey) != user_key {
             return None;
         }
@@ -106,7 +106,7 @@ impl MemTableIter {
         self.forward = true;
         let mut entry = self.mem.map.lower_bound(from);
         while let Some(e) = entry {
-            self.buf.push((e.key().0.clone(), e.value().clone()));
+            self.buf.push((e.key().bytes().clone(), e.value().clone()));
             if self.buf.len() >= self.chunk {
                 break;
             }
@@ -121,7 +121,7 @@ impl MemTableIter {
         self.forward = false;
         let mut entry = self.mem.map.upper_bound(from);
         while let Some(e) = entry {
-            self.buf.push((e.key().0.clone(), e.value().clone()));
+            self.buf.push((e.key().bytes().clone(), e.value().clone()));
             if self.buf.len() >= self.chunk {
                 break;
             }
@@ -131,7 +131,7 @@ impl MemTableIter {
     }
 
     fn current_key(&self) -> InternalKey {
-        InternalKey(self.buf[self.idx].0.clone())
+        InternalKey::new(self.buf[self.idx].0.clone())
     }
 }
 
@@ -150,14 +150,14 @@ impl InternalIterator for MemTableIter {
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.chunk = MIN_CHUNK;
-        let target = InternalKey(Bytes::copy_from_slice(target));
+        let target = InternalKey::new(Bytes::copy_from_slice(target));
         self.fill_forward(Bound::Included(&target));
         Ok(())
     }
 
     fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
         self.chunk = MIN_CHUNK;
-        let target = InternalKey(Bytes::copy_from_slice(target));
+        let target = InternalKey::new(Bytes::copy_from_slice(target));
         self.fill_backward(Bound::Included(&target));
         Ok(())
     }
@@ -181,7 +181,7 @@ impl InternalIterator for MemTableIter {
         if self.forward {
             self.idx += 1;
             if self.idx == self.buf.len() {
-                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey(k.clone())) {
+                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey::new(k.clone())) {
                     self.fill_forward(Bound::Excluded(&last));
                 }
             }
@@ -200,7 +200,7 @@ impl InternalIterator for MemTableIter {
         if !self.forward {
             self.idx += 1;
             if self.idx == self.buf.len() {
-                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey(k.clone())) {
+                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey::new(k.clone())) {
                     self.fill_backward(Bound::Excluded(&last));
                 }
             }

@@ -104,14 +104,28 @@ impl Inner {
     pub(crate) fn run_compaction(&self, plan: &Plan) -> Result<()> {
         let level = plan.level;
         if plan.trivial_move {
-            let f = &plan.inputs[0];
             let edit = VersionEdit {
-                added: vec![(0, plan.output_level, f.meta.clone())],
-                deleted: vec![(0, level, f.meta.number)],
+                added: plan
+                    .inputs
+                    .iter()
+                    .map(|f| (0, plan.output_level, f.meta.clone()))
+                    .collect(),
+                deleted: plan
+                    .inputs
+                    .iter()
+                    .map(|f| (0, level, f.meta.number))
+                    .collect(),
                 ..VersionEdit::default()
             };
-            self.install_compaction(plan, edit, vec![(plan.output_level, f.clone())], false)?;
-            self.counters.trivial_moves.fetch_add(1, Ordering::Relaxed);
+            let moved = plan
+                .inputs
+                .iter()
+                .map(|f| (plan.output_level, f.clone()))
+                .collect();
+            self.install_compaction(plan, edit, moved, false)?;
+            self.counters
+                .trivial_moves
+                .fetch_add(plan.inputs.len() as u64, Ordering::Relaxed);
             return Ok(());
         }
         let outputs = self.write_outputs(plan)?;

@@ -9,8 +9,8 @@
 //! - level n: one file, taken round-robin after the last key compacted at that level (so the
 //!   whole key space is cycled through), plus the overlapping files of level n+1.
 //!
-//! When the chosen inputs have nothing to merge with in the next level, the file is *moved*
-//! (a manifest edit; no I/O).
+//! When the chosen inputs do not overlap each other and have nothing to merge with in the next
+//! level, they are *moved* (a manifest edit; no I/O) — sequential loads never rewrite data.
 
 use crate::version::{LiveTable, Version, NUM_LEVELS};
 use std::collections::HashSet;
@@ -158,6 +158,15 @@ fn pick_at(
     plan_for(version, level, inputs, busy)
 }
 
+/// Whether the files' user-key ranges are pairwise disjoint (so they can sit in one level).
+fn disjoint(files: &[Arc<LiveTable>]) -> bool {
+    let mut sorted: Vec<&Arc<LiveTable>> = files.iter().collect();
+    sorted.sort_by(|a, b| a.meta.smallest_user_key().cmp(b.meta.smallest_user_key()));
+    sorted
+        .windows(2)
+        .all(|w| w[0].meta.largest_user_key() < w[1].meta.smallest_user_key())
+}
+
 /// Completes a plan: finds the overlapping files of the next level and decides on a move.
 pub(crate) fn plan_for(
     version: &Version,
@@ -171,7 +180,7 @@ pub(crate) fn plan_for(
     if next_inputs.iter().any(|f| busy.contains(&f.meta.number)) {
         return None;
     }
-    let trivial_move = inputs.len() == 1 && next_inputs.is_empty();
+    let trivial_move = next_inputs.is_empty() && disjoint(&inputs);
     Some(Plan {
         level,
         output_level: level + 1,
