@@ -9,8 +9,14 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Per-entry overhead counted towards the memtable's size (skiplist node, `Bytes` headers).
-const ENTRY_OVERHEAD: usize = 80;
+/// Per-entry overhead counted towards the memtable's size: the skiplist node (key and value
+/// handles, cached prefix and trailer, tower of links) as the allocator rounds it.
+const ENTRY_OVERHEAD: usize = 128;
+
+/// Bytes the allocator hands out for a request of `n` bytes (16-byte size classes).
+fn allocation(n: usize) -> usize {
+    (n + 15) & !15
+}
 
 /// A sorted in-memory table of internal keys. Inserts and reads run concurrently without locks;
 /// every internal key is unique (it carries its sequence number), so an insert never replaces.
@@ -34,8 +40,10 @@ impl MemTable {
     /// Adds one entry.
     pub(crate) fn insert(&self, user_key: &[u8], seq: u64, kind: Kind, value: Bytes) {
         let ikey = key::encode(user_key, seq, kind);
-        self.size
-            .fetch_add(ikey.len() + value.len() + ENTRY_OVERHEAD, Ordering::Relaxed);
+        self.size.fetch_add(
+            allocation(ikey.len()) + allocation(value.len()) + ENTRY_OVERHEAD,
+            Ordering::Relaxed,
+        );
         self.max_seq.fetch_max(seq, Ordering::Relaxed);
         self.map.insert(InternalKey::new(ikey), value);
     }

@@ -198,3 +198,61 @@ fn power_loss_at_every_point_of_a_flush_recovers_everything_synced() {
         assert_eq!(present(&db), (0..200).collect::<Vec<_>>(), "n={n}");
     }
 }
+
+#[test]
+fn concurrent_synced_writers_survive_power_loss_and_a_failing_fsync() {
+    for fail_after in [None, Some(40), Some(200)] {
+        let fs = MemFs::new();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        if let Some(n) = fail_after {
+            fs.inject(
+                FaultRule::new(FaultOp::Sync, ErrorKind::Other)
+                    .on_files(".log")
+                    .after(n)
+                    .sticky(),
+            );
+        }
+        // Eight writers, each with its own key range; each records what was acknowledged.
+        let acked: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8u32)
+                .map(|t| {
+                    let db = db.clone();
+                    s.spawn(move || {
+                        let mut ok = Vec::new();
+                        for i in 0..150u32 {
+                            let k = t * 1000 + i;
+                            match put(&db, k, true) {
+                                Ok(()) => ok.push(k),
+                                Err(_) => break,
+                            }
+                        }
+                        ok
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        std::mem::forget(db);
+        fs.clear_faults();
+        fs.crash();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        let present: std::collections::HashSet<u32> = present(&db).into_iter().collect();
+        for (t, ks) in acked.iter().enumerate() {
+            for k in ks {
+                assert!(
+                    present.contains(k),
+                    "{fail_after:?}: writer {t} lost acknowledged key {k}"
+                );
+            }
+            // Per writer, what survived is a prefix of what it wrote.
+            let mine: Vec<u32> = (t as u32 * 1000..t as u32 * 1000 + 150)
+                .take_while(|k| present.contains(k))
+                .collect();
+            let count = present.iter().filter(|k| **k / 1000 == t as u32).count();
+            assert_eq!(mine.len(), count, "{fail_after:?}: writer {t} has a hole");
+        }
+        if fail_after.is_none() {
+            assert_eq!(present.len(), 8 * 150);
+        }
+    }
+}

@@ -99,6 +99,19 @@ pub(crate) struct WalState {
     pub(crate) mem: Arc<MemTable>,
     /// The last sequence number assigned.
     pub(crate) last_seq: u64,
+    /// Syncs the current log from outside the WAL lock.
+    pub(crate) sync_handle: crate::fs::SyncHandle,
+    /// The ticket the next committed group gets (see `write.rs`).
+    pub(crate) next_ticket: u64,
+}
+
+/// Ordered publication of committed groups (see `write.rs`).
+#[derive(Default)]
+pub(crate) struct Publish {
+    /// The ticket allowed to publish next.
+    pub(crate) next_ticket: u64,
+    /// Set when a group failed to sync: nothing after it may become visible.
+    pub(crate) poisoned: bool,
 }
 
 /// The manifest writer, the current version, and compaction bookkeeping.
@@ -154,6 +167,23 @@ pub(crate) struct Inner {
     /// shutdown.
     pub(crate) state_cv: Condvar,
     pub(crate) counters: Counters,
+    pub(crate) publish: Mutex<Publish>,
+    pub(crate) publish_cv: Condvar,
+    /// (log number, bytes) appended to the current WAL so far.
+    pub(crate) appended: Mutex<(u64, u64)>,
+    /// What of the WAL is durable, and whether an fsync is running.
+    pub(crate) wal_sync: Mutex<WalSync>,
+    /// Signalled when a WAL fsync ends.
+    pub(crate) wal_sync_cv: Condvar,
+}
+
+/// Shared WAL fsyncs (see `write.rs`).
+#[derive(Default)]
+pub(crate) struct WalSync {
+    /// (log number, bytes) known to be durable.
+    pub(crate) synced: (u64, u64),
+    /// An fsync is running; others wait for it and re-check.
+    pub(crate) syncing: bool,
 }
 
 impl Db {

@@ -193,6 +193,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         imms: imms.iter().rev().map(|i| i.mem.clone()).collect(),
         version: version.clone(),
     };
+    let wal_writer = LogWriter::new(wal_file, wal_path);
     let inner = Inner {
         opts,
         fs,
@@ -203,10 +204,12 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         next_file: AtomicU64::new(next_file),
         queue: Mutex::new(VecDeque::new()),
         wal: Mutex::new(WalState {
-            writer: LogWriter::new(wal_file, wal_path),
+            sync_handle: wal_writer.sync_handle()?,
+            writer: wal_writer,
             number: wal_number,
             mem: active,
             last_seq,
+            next_ticket: 0,
         }),
         versions: Mutex::new(VersionSet {
             manifest,
@@ -223,6 +226,14 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         }),
         state_cv: Condvar::new(),
         counters: Default::default(),
+        publish: Mutex::new(Default::default()),
+        publish_cv: Condvar::new(),
+        appended: Mutex::new((wal_number, 0)),
+        wal_sync: Mutex::new(super::WalSync {
+            synced: (wal_number, 0),
+            syncing: false,
+        }),
+        wal_sync_cv: Condvar::new(),
         dir,
     };
     Ok((inner, skipped_damage && !mem.is_empty()))

@@ -229,17 +229,26 @@ impl WritableFile for MemWritable {
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        if let Some((kind, _)) = self.state.lock().check(FaultOp::Sync, &self.path) {
-            return Err(injected(kind));
-        }
-        let mut f = self.file.lock();
-        f.synced_len = f.data.len();
-        Ok(())
+        sync_file(&self.state, &self.path, &self.file)
+    }
+
+    fn sync_handle(&self) -> io::Result<super::SyncHandle> {
+        let (state, path, file) = (self.state.clone(), self.path.clone(), self.file.clone());
+        Ok(Arc::new(move || sync_file(&state, &path, &file)))
     }
 
     fn len(&self) -> u64 {
         self.file.lock().data.len() as u64
     }
+}
+
+fn sync_file(state: &Mutex<State>, path: &Path, file: &FileRef) -> io::Result<()> {
+    if let Some((kind, _)) = state.lock().check(FaultOp::Sync, path) {
+        return Err(injected(kind));
+    }
+    let mut f = file.lock();
+    f.synced_len = f.data.len();
+    Ok(())
 }
 
 struct MemReadable {

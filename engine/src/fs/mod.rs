@@ -23,6 +23,9 @@ pub trait WritableFile: Send {
     fn append(&mut self, data: &[u8]) -> io::Result<()>;
     /// Makes every byte appended so far durable (fdatasync).
     fn sync(&mut self) -> io::Result<()>;
+    /// A handle that syncs this file from another thread while appends go on: each call makes
+    /// every byte appended before it durable.
+    fn sync_handle(&self) -> io::Result<SyncHandle>;
     /// Bytes appended so far (the file's length).
     fn len(&self) -> u64;
     /// Whether nothing has been appended.
@@ -30,6 +33,9 @@ pub trait WritableFile: Send {
         self.len() == 0
     }
 }
+
+/// Syncs one file; see [`WritableFile::sync_handle`].
+pub type SyncHandle = Arc<dyn Fn() -> io::Result<()> + Send + Sync>;
 
 /// A file opened for positional reads by many threads at once.
 pub trait RandomAccessFile: Send + Sync {

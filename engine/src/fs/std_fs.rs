@@ -38,6 +38,11 @@ impl WritableFile for StdWritable {
         self.file.sync_data()
     }
 
+    fn sync_handle(&self) -> io::Result<super::SyncHandle> {
+        let file = self.file.try_clone()?;
+        Ok(Arc::new(move || file.sync_data()))
+    }
+
     fn len(&self) -> u64 {
         self.len
     }

@@ -28,6 +28,18 @@ impl LogWriter {
         }
     }
 
+    /// Bytes in the log so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    /// A handle that syncs this log from another thread.
+    pub(crate) fn sync_handle(&self) -> Result<crate::fs::SyncHandle> {
+        self.file
+            .sync_handle()
+            .map_err(|e| Error::io(format!("opening {} for syncing", self.path.display()), e))
+    }
+
     /// Appends several records with a single write to the file. On error the file may hold a
     /// prefix of them (possibly a torn fragment); the caller must stop using this log.
     pub(crate) fn add_records<'a>(
