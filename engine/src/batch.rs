@@ -1,11 +1,13 @@
 //! [`WriteBatch`]: a group of writes applied atomically, and its WAL encoding.
 //!
-//! A batch is one WAL record. Its payload:
+//! A batch is kept in its WAL encoding from the start (as LevelDB does), so committing it
+//! copies it once into the log and the memtable takes its values as slices of the same buffer
+//! (no copy per value). A batch is one WAL record:
 //!
 //! ```text
-//! +-----------+----------+----------------------------------------------+
-//! | seq u64LE | count u32LE | count x entry                             |
-//! +-----------+----------+----------------------------------------------+
+//! +-----------+-------------+----------------------------------------------+
+//! | seq u64LE | count u32LE | count x entry                                |
+//! +-----------+-------------+----------------------------------------------+
 //! entry := kind u8 | keyspace varint | key (varint len + bytes) | value (varint len + bytes, Put only)
 //! ```
 //!
@@ -23,8 +25,10 @@ pub const MAX_KEY_SIZE: usize = 64 * 1024;
 pub const MAX_VALUE_SIZE: usize = 64 * 1024 * 1024;
 /// The default keyspace's id.
 pub(crate) const DEFAULT_KEYSPACE: u32 = 0;
+/// Bytes of the record header (sequence number and count).
+const HEADER: usize = 12;
 
-/// One write in a batch.
+/// One write in a batch, with its key and value as slices of the batch's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BatchEntry {
     pub(crate) keyspace: u32,
@@ -41,10 +45,23 @@ pub(crate) struct BatchEntry {
 /// batch.put("a", "1").delete("b");
 /// assert_eq!(batch.len(), 2);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteBatch {
-    pub(crate) entries: Vec<BatchEntry>,
-    size: usize,
+    /// The WAL record: header (filled in at commit) and entries.
+    rep: Vec<u8>,
+    count: u32,
+    /// The first size limit broken, reported by [`WriteBatch::validate`].
+    oversized: Option<String>,
+}
+
+impl Default for WriteBatch {
+    fn default() -> Self {
+        WriteBatch {
+            rep: vec![0; HEADER],
+            count: 0,
+            oversized: None,
+        }
+    }
 }
 
 impl WriteBatch {
@@ -55,93 +72,94 @@ impl WriteBatch {
 
     /// Adds a put of `key` → `value`.
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
-        self.push(
-            DEFAULT_KEYSPACE,
-            Kind::Put,
-            Bytes::copy_from_slice(key.as_ref()),
-            Bytes::copy_from_slice(value.as_ref()),
-        );
+        self.push(DEFAULT_KEYSPACE, Kind::Put, key.as_ref(), value.as_ref());
         self
     }
 
     /// Adds a deletion of `key`.
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
-        self.push(
-            DEFAULT_KEYSPACE,
-            Kind::Delete,
-            Bytes::copy_from_slice(key.as_ref()),
-            Bytes::new(),
-        );
+        self.push(DEFAULT_KEYSPACE, Kind::Delete, key.as_ref(), &[]);
         self
     }
 
-    fn push(&mut self, keyspace: u32, kind: Kind, key: Bytes, value: Bytes) {
-        self.size += key.len() + value.len() + 16;
-        self.entries.push(BatchEntry {
-            keyspace,
-            kind,
-            key,
-            value,
-        });
+    fn push(&mut self, keyspace: u32, kind: Kind, key: &[u8], value: &[u8]) {
+        if self.oversized.is_none() {
+            if key.len() > MAX_KEY_SIZE {
+                self.oversized = Some(format!(
+                    "key of {} bytes exceeds the limit of {MAX_KEY_SIZE} bytes",
+                    key.len()
+                ));
+            } else if value.len() > MAX_VALUE_SIZE {
+                self.oversized = Some(format!(
+                    "value of {} bytes exceeds the limit of {MAX_VALUE_SIZE} bytes",
+                    value.len()
+                ));
+            } else if self.count == u32::MAX {
+                self.oversized = Some("batch holds too many writes".into());
+            }
+        }
+        if self.oversized.is_some() {
+            // Nothing more is stored: the batch will be rejected as a whole.
+            return;
+        }
+        self.rep.reserve(key.len() + value.len() + 12);
+        self.rep.push(kind as u8);
+        put_varint(&mut self.rep, u64::from(keyspace));
+        put_bytes(&mut self.rep, key);
+        if kind == Kind::Put {
+            put_bytes(&mut self.rep, value);
+        }
+        self.count += 1;
     }
 
     /// The number of writes in the batch.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.count as usize
     }
 
     /// Whether the batch holds no writes.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.count == 0
     }
 
-    /// An estimate of the batch's size in memory and in the WAL, in bytes.
+    /// The batch's size in the WAL, in bytes.
     pub fn approximate_size(&self) -> usize {
-        self.size
+        self.rep.len()
     }
 
     /// Removes every write.
     pub fn clear(&mut self) {
-        self.entries.clear();
-        self.size = 0;
+        self.rep.truncate(HEADER);
+        self.count = 0;
+        self.oversized = None;
     }
 
     /// Checks every key and value against the size limits.
     pub(crate) fn validate(&self) -> Result<()> {
-        for e in &self.entries {
-            if e.key.len() > MAX_KEY_SIZE {
-                return Err(Error::InvalidArgument(format!(
-                    "key of {} bytes exceeds the limit of {MAX_KEY_SIZE} bytes",
-                    e.key.len()
-                )));
-            }
-            if e.value.len() > MAX_VALUE_SIZE {
-                return Err(Error::InvalidArgument(format!(
-                    "value of {} bytes exceeds the limit of {MAX_VALUE_SIZE} bytes",
-                    e.value.len()
-                )));
-            }
+        match &self.oversized {
+            Some(m) => Err(Error::InvalidArgument(m.clone())),
+            None => Ok(()),
         }
-        if self.entries.len() as u64 > u64::from(u32::MAX) {
-            return Err(Error::InvalidArgument("batch holds too many writes".into()));
-        }
-        Ok(())
     }
 
-    /// Appends the WAL encoding of this batch, with first sequence number `seq`, to `buf`.
-    pub(crate) fn encode(&self, seq: u64, buf: &mut Vec<u8>) {
-        buf.reserve(self.size + 12);
-        buf.extend_from_slice(&seq.to_le_bytes());
-        buf.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        for e in &self.entries {
-            buf.push(e.kind as u8);
-            put_varint(buf, u64::from(e.keyspace));
-            put_bytes(buf, &e.key);
-            if e.kind == Kind::Put {
-                put_bytes(buf, &e.value);
-            }
-        }
+    /// The batch as a WAL record (with a zero sequence number until committed).
+    pub(crate) fn into_record(mut self) -> Bytes {
+        self.rep[8..12].copy_from_slice(&self.count.to_le_bytes());
+        Bytes::from(self.rep)
     }
+}
+
+/// Writes a commit's first sequence number into a batch record, appending it to `buf`.
+pub(crate) fn encode_with_seq(record: &[u8], seq: u64, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(&seq.to_le_bytes());
+    buf.extend_from_slice(&record[8..]);
+}
+
+/// The entry count of a batch record.
+pub(crate) fn record_count(record: &[u8]) -> u64 {
+    let mut count = [0u8; 4];
+    count.copy_from_slice(&record[8..12]);
+    u64::from(u32::from_le_bytes(count))
 }
 
 /// A batch decoded from the WAL.
@@ -151,19 +169,18 @@ pub(crate) struct DecodedBatch {
     pub(crate) entries: Vec<BatchEntry>,
 }
 
-/// Decodes a WAL record payload; the error says which part was bad.
-pub(crate) fn decode(payload: &Bytes) -> std::result::Result<DecodedBatch, String> {
-    let mut src: &[u8] = payload;
-    let head = take(&mut src, 12).ok_or("batch header truncated")?;
+/// Decodes a batch record; keys and values are slices of `record`. The error says which part
+/// was bad.
+pub(crate) fn decode(record: &Bytes) -> std::result::Result<DecodedBatch, String> {
+    let mut src: &[u8] = record;
+    let head = take(&mut src, HEADER).ok_or("batch header truncated")?;
     let mut seq_bytes = [0u8; 8];
     seq_bytes.copy_from_slice(&head[..8]);
     let seq = u64::from_le_bytes(seq_bytes);
-    let mut count_bytes = [0u8; 4];
-    count_bytes.copy_from_slice(&head[8..]);
-    let count = u32::from_le_bytes(count_bytes) as usize;
+    let count = record_count(head) as usize;
     // Each entry takes at least 3 bytes; don't trust the count for allocation beyond that.
     let mut entries = Vec::with_capacity(count.min(src.len() / 3 + 1));
-    let slice = |s: &[u8]| payload.slice_ref(s);
+    let slice = |s: &[u8]| record.slice_ref(s);
     for i in 0..count {
         let kind_byte = *take(&mut src, 1)
             .and_then(|b| b.first())
@@ -199,23 +216,39 @@ pub(crate) fn decode(payload: &Bytes) -> std::result::Result<DecodedBatch, Strin
 mod tests {
     use super::*;
 
+    fn encoded(b: WriteBatch, seq: u64) -> Vec<u8> {
+        let record = b.into_record();
+        let mut buf = Vec::new();
+        encode_with_seq(&record, seq, &mut buf);
+        buf
+    }
+
     #[test]
     fn roundtrip() {
         let mut b = WriteBatch::new();
         b.put("k1", "v1").delete("k2").put("", "");
-        let mut buf = Vec::new();
-        b.encode(42, &mut buf);
-        let d = decode(&Bytes::from(buf)).unwrap();
+        let d = decode(&Bytes::from(encoded(b, 42))).unwrap();
         assert_eq!(d.seq, 42);
-        assert_eq!(d.entries, b.entries);
+        let got: Vec<_> = d
+            .entries
+            .iter()
+            .map(|e| (e.kind, e.key.to_vec(), e.value.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::Put, b"k1".to_vec(), b"v1".to_vec()),
+                (Kind::Delete, b"k2".to_vec(), vec![]),
+                (Kind::Put, vec![], vec![]),
+            ]
+        );
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let mut b = WriteBatch::new();
         b.put("key", "value");
-        let mut buf = Vec::new();
-        b.encode(1, &mut buf);
+        let buf = encoded(b, 1);
         for cut in 0..buf.len() {
             assert!(decode(&Bytes::copy_from_slice(&buf[..cut])).is_err());
         }
@@ -234,5 +267,7 @@ mod tests {
         let mut b = WriteBatch::new();
         b.put("k", vec![0u8; MAX_VALUE_SIZE + 1]);
         assert!(matches!(b.validate(), Err(Error::InvalidArgument(_))));
+        b.clear();
+        assert!(b.validate().is_ok());
     }
 }

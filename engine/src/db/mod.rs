@@ -103,6 +103,8 @@ pub(crate) struct WalState {
     pub(crate) sync_handle: crate::fs::SyncHandle,
     /// The ticket the next committed group gets (see `write.rs`).
     pub(crate) next_ticket: u64,
+    /// Reused buffer for a group's WAL records.
+    pub(crate) scratch: Vec<u8>,
 }
 
 /// Ordered publication of committed groups (see `write.rs`).
@@ -433,11 +435,12 @@ pub(crate) fn get_at(view: &ReadView, key: &[u8], seq: u64) -> Result<Option<Byt
             return Ok(r);
         }
     }
+    let hash = crate::sstable::key_hash(key);
     for (level, files) in view.version.levels.iter().enumerate() {
         if level == 0 {
             for f in files {
                 if key_in_file(key, f) {
-                    if let Some(r) = found(f.table.get(key, seq)?) {
+                    if let Some(r) = found(f.table.get(key, hash, seq)?) {
                         return Ok(r);
                     }
                 }
@@ -448,7 +451,7 @@ pub(crate) fn get_at(view: &ReadView, key: &[u8], seq: u64) -> Result<Option<Byt
             let i = files.partition_point(|f| crate::key::user_key(&f.meta.largest) < key);
             if let Some(f) = files.get(i) {
                 if key_in_file(key, f) {
-                    if let Some(r) = found(f.table.get(key, seq)?) {
+                    if let Some(r) = found(f.table.get(key, hash, seq)?) {
                         return Ok(r);
                     }
                 }

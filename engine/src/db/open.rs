@@ -210,6 +210,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             mem: active,
             last_seq,
             next_ticket: 0,
+            scratch: Vec::new(),
         }),
         versions: Mutex::new(VersionSet {
             manifest,

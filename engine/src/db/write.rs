@@ -23,7 +23,8 @@ use crate::fs::join;
 use crate::memtable::MemTable;
 use crate::options::WriteOptions;
 use crate::wal::LogWriter;
-use crate::{filename, Error, Result, WriteBatch};
+use crate::{batch, filename, Error, Result, WriteBatch};
+use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -56,7 +57,8 @@ impl Drop for TicketGuard<'_> {
 
 /// A writer waiting in the commit queue.
 pub(crate) struct Pending {
-    batch: WriteBatch,
+    /// The batch's WAL record (sequence number not yet filled in).
+    record: Bytes,
     sync: bool,
     cv: Condvar,
     /// Set (under the queue lock) by the leader that committed this write.
@@ -72,7 +74,7 @@ impl Inner {
             return Ok(self.visible_seq.load(Ordering::Acquire));
         }
         let me = Arc::new(Pending {
-            batch,
+            record: batch.into_record(),
             sync: opts.sync,
             cv: Condvar::new(),
             outcome: Mutex::new(None),
@@ -93,7 +95,7 @@ impl Inner {
         let mut group = Vec::new();
         let mut bytes = 0;
         while let Some(p) = queue.front() {
-            let size = p.batch.approximate_size();
+            let size = p.record.len();
             if !group.is_empty() && bytes + size > self.opts.max_write_group_bytes {
                 break;
             }
@@ -148,44 +150,48 @@ impl Inner {
                 return all(&e);
             }
             let mut seq = wal.last_seq + 1;
-            let mut encoded = Vec::new();
+            let mut encoded = std::mem::take(&mut wal.scratch);
+            encoded.clear();
             let mut bounds = Vec::with_capacity(group.len());
             let mut last_seqs = Vec::with_capacity(group.len());
             for p in group {
                 let start = encoded.len();
-                p.batch.encode(seq, &mut encoded);
+                batch::encode_with_seq(&p.record, seq, &mut encoded);
                 bounds.push((start, encoded.len()));
-                seq += p.batch.len() as u64;
+                seq += batch::record_count(&p.record);
                 last_seqs.push(seq - 1);
             }
             self.counters
                 .wal_bytes
                 .fetch_add(encoded.len() as u64, Ordering::Relaxed);
-            let user_bytes: usize = group
-                .iter()
-                .flat_map(|p| &p.batch.entries)
-                .map(|e| e.key.len() + e.value.len())
-                .sum();
-            self.counters
-                .user_bytes
-                .fetch_add(user_bytes as u64, Ordering::Relaxed);
-            if let Err(e) = wal
+            let appended = wal
                 .writer
-                .add_records(bounds.iter().map(|&(s, e)| &encoded[s..e]))
-            {
+                .add_records(bounds.iter().map(|&(s, e)| &encoded[s..e]));
+            if encoded.capacity() <= 1 << 20 {
+                wal.scratch = encoded;
+            }
+            if let Err(e) = appended {
                 // The log may now end in a torn record: nothing may be appended after it.
                 self.set_bg_error(&e);
                 return all(&e);
             }
             *self.appended.lock() = (wal.number, wal.writer.len());
             let mut seq = wal.last_seq + 1;
+            let mut user_bytes = 0;
             for p in group {
-                for entry in &p.batch.entries {
-                    wal.mem
-                        .insert(&entry.key, seq, entry.kind, entry.value.clone());
+                // Our own encoding, validated when built: decoding cannot fail.
+                let Ok(decoded) = batch::decode(&p.record) else {
+                    continue;
+                };
+                for entry in decoded.entries {
+                    user_bytes += entry.key.len() + entry.value.len();
+                    wal.mem.insert(&entry.key, seq, entry.kind, entry.value);
                     seq += 1;
                 }
             }
+            self.counters
+                .user_bytes
+                .fetch_add(user_bytes as u64, Ordering::Relaxed);
             wal.last_seq = seq - 1;
             let ticket = wal.next_ticket;
             wal.next_ticket += 1;

@@ -81,6 +81,7 @@ impl Bloom {
     }
 
     /// Whether the key may be present (false means certainly absent).
+    #[cfg(test)]
     pub(crate) fn may_contain(&self, user_key: &[u8]) -> bool {
         self.may_contain_hash(hash(user_key))
     }

@@ -10,7 +10,7 @@ mod reader;
 
 pub(crate) use builder::{TableBuilder, TableBuilderOptions};
 pub use cache::BlockCache;
-pub(crate) use reader::Table;
+pub(crate) use reader::{key_hash, Table};
 
 use crate::coding::{get_varint, put_varint};
 

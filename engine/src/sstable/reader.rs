@@ -13,6 +13,11 @@ use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The hash a point lookup passes to [`Table::get`].
+pub(crate) fn key_hash(user_key: &[u8]) -> u64 {
+    super::filter::hash(user_key)
+}
+
 /// An open table. The index block, filter and props stay in memory for the table's life; data
 /// blocks go through the shared block cache. Every block is checksum-verified when read.
 pub(crate) struct Table {
@@ -124,9 +129,15 @@ impl Table {
     }
 
     /// The newest entry for `user_key` with sequence number `<= read_seq`, if the table has one.
-    pub(crate) fn get(&self, user_key: &[u8], read_seq: u64) -> Result<Option<(Kind, Bytes)>> {
+    /// `key_hash` is [`key_hash`] of `user_key`, computed once per lookup for every table.
+    pub(crate) fn get(
+        &self,
+        user_key: &[u8],
+        key_hash: u64,
+        read_seq: u64,
+    ) -> Result<Option<(Kind, Bytes)>> {
         if let Some(bloom) = &self.bloom {
-            if !bloom.may_contain(user_key) {
+            if !bloom.may_contain_hash(key_hash) {
                 return Ok(None);
             }
         }

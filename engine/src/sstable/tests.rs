@@ -49,14 +49,24 @@ fn point_lookups_respect_read_sequence() {
         for i in (0..2000u32).step_by(37) {
             let k = format!("key{:08}", i * 2);
             assert_eq!(
-                t.get(k.as_bytes(), 200).unwrap(),
+                t.get(k.as_bytes(), key_hash(k.as_bytes()), 200).unwrap(),
                 Some((Kind::Put, format!("new{i}").repeat(3).into()))
             );
-            let old = t.get(k.as_bytes(), 60).unwrap().unwrap();
+            let old = t
+                .get(k.as_bytes(), key_hash(k.as_bytes()), 60)
+                .unwrap()
+                .unwrap();
             assert_eq!(old.0, if i % 5 == 0 { Kind::Delete } else { Kind::Put });
-            assert_eq!(t.get(k.as_bytes(), 10).unwrap(), None);
+            assert_eq!(
+                t.get(k.as_bytes(), key_hash(k.as_bytes()), 10).unwrap(),
+                None
+            );
             let missing = format!("key{:08}", i * 2 + 1);
-            assert_eq!(t.get(missing.as_bytes(), 200).unwrap(), None);
+            assert_eq!(
+                t.get(missing.as_bytes(), key_hash(missing.as_bytes()), 200)
+                    .unwrap(),
+                None
+            );
         }
     }
 }
@@ -99,7 +109,9 @@ fn a_flipped_byte_in_a_data_block_is_corruption_naming_the_file() {
     fs.write_file(path, data);
     let cache = Arc::new(BlockCache::new(1 << 20));
     let t2 = Arc::new(Table::open(fs.open(path).unwrap(), path.into(), 8, cache).unwrap());
-    let err = t2.get(b"key00000000", 200).unwrap_err();
+    let err = t2
+        .get(b"key00000000", key_hash(b"key00000000"), 200)
+        .unwrap_err();
     assert!(err.is_corruption(), "{err}");
     assert!(err.to_string().contains("000007.sst"), "{err}");
     let mut it = t2.iter();
