@@ -3,6 +3,8 @@
 mod error;
 pub use error::{Error, Result};
 mod batch;
+#[doc(hidden)]
+pub mod bench_support;
 mod coding;
 mod compaction;
 mod db;

@@ -8,8 +8,10 @@ mod filter;
 mod format;
 mod reader;
 
+pub(crate) use block::{Block, BlockBuilder, BlockIter};
 pub(crate) use builder::{TableBuilder, TableBuilderOptions};
 pub use cache::BlockCache;
+pub(crate) use filter::{Bloom, BloomBuilder};
 pub(crate) use reader::{key_hash, Table};
 
 use crate::coding::{get_varint, put_varint};
