@@ -43,27 +43,34 @@ impl Engine for Strata {
         Ok(self.db.write(b, WriteOptions::new().sync(sync))?)
     }
 
+    // Scans use the cursor, which hands out borrowed keys and values (like RocksDB's raw
+    // iterator), rather than `DbIter`, which copies each key out.
     fn scan(&self, reverse: bool) -> Result<u64> {
+        let mut c = self.db.cursor();
         let mut n = 0;
         if reverse {
-            for e in self.db.iter().rev() {
-                e?;
+            c.seek_to_last()?;
+            while c.valid() {
                 n += 1;
+                c.prev()?;
             }
         } else {
-            for e in self.db.iter() {
-                e?;
+            c.seek_to_first()?;
+            while c.valid() {
                 n += 1;
+                c.next()?;
             }
         }
         Ok(n)
     }
 
     fn seek(&self, key: &[u8], nexts: usize) -> Result<usize> {
+        let mut c = self.db.cursor();
+        c.seek(key)?;
         let mut n = 0;
-        for e in self.db.range(key..).take(nexts + 1) {
-            e?;
+        while c.valid() && n <= nexts {
             n += 1;
+            c.next()?;
         }
         Ok(n)
     }

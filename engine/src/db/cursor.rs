@@ -334,9 +334,6 @@ pub struct DbIter {
     upper: Bound<Bytes>,
     front: Option<Cursor>,
     back: Option<Cursor>,
-    /// Last key returned from each end, so the two ends never cross.
-    front_key: Option<Vec<u8>>,
-    back_key: Option<Vec<u8>>,
     done: bool,
 }
 
@@ -353,8 +350,6 @@ impl DbIter {
             upper: owned(range.end_bound()),
             front: None,
             back: None,
-            front_key: None,
-            back_key: None,
             done: false,
         }
     }
@@ -367,39 +362,36 @@ impl DbIter {
         )
     }
 
+    /// Yields the entry `from_back`'s cursor is at, unless the two ends have met. Each cursor
+    /// stays at the entry it last yielded, so the other end's position is the crossing bound.
     fn finish(&mut self, r: Result<()>, from_back: bool) -> Option<Result<(Bytes, Bytes)>> {
         if let Err(e) = r {
             self.done = true;
             return Some(Err(e));
         }
-        let cursor = if from_back {
-            self.back.as_ref()
+        let (this, other) = if from_back {
+            (self.back.as_ref(), self.front.as_ref())
         } else {
-            self.front.as_ref()
+            (self.front.as_ref(), self.back.as_ref())
         };
-        let Some(key) = cursor.and_then(Cursor::key) else {
+        let Some(key) = this.and_then(Cursor::key) else {
             self.done = true;
             return None;
         };
-        let crossed = if from_back {
-            self.front_key.as_deref().is_some_and(|f| key <= f)
-        } else {
-            self.back_key.as_deref().is_some_and(|b| key >= b)
-        };
-        if crossed {
-            self.done = true;
-            return None;
+        if let Some(other) = other {
+            // An exhausted other end has yielded everything on this side too.
+            let crossed = match other.key() {
+                None => true,
+                Some(bound) if from_back => key <= bound,
+                Some(bound) => key >= bound,
+            };
+            if crossed {
+                self.done = true;
+                return None;
+            }
         }
-        let item = (
-            Bytes::copy_from_slice(key),
-            cursor.and_then(Cursor::value_bytes).unwrap_or_default(),
-        );
-        if from_back {
-            self.back_key = Some(key.to_vec());
-        } else {
-            self.front_key = Some(key.to_vec());
-        }
-        Some(Ok(item))
+        let value = this.and_then(Cursor::value_bytes).unwrap_or_default();
+        Some(Ok((Bytes::copy_from_slice(key), value)))
     }
 }
 
