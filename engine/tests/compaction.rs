@@ -103,7 +103,14 @@ fn compaction_io_errors_make_the_database_read_only_and_reopen_recovers() {
         (FaultOp::Sync, ErrorKind::Other),
     ] {
         let fs = MemFs::new();
-        let opts = || small_tree().file_system(Arc::new(fs.clone()));
+        // No background compaction: the manual one below must do (and fail at) the work.
+        let opts = || {
+            small_tree()
+                .file_system(Arc::new(fs.clone()))
+                .level0_compaction_trigger(100)
+                .level0_slowdown_trigger(200)
+                .level0_stop_trigger(300)
+        };
         let db = Db::open("/db", opts()).unwrap();
         // Scattered order, so level-0 files overlap and compaction must rewrite them.
         for n in 0..5000u32 {

@@ -5,7 +5,7 @@
 //! snapshot however long they live, and they own everything they use (no borrows of the `Db`).
 
 use super::ReadView;
-use crate::iter::{InternalIterator, MergingIterator};
+use crate::iter::{InternalIterator, LevelIter, MergingIterator};
 use crate::key::{self, Kind, MAX_SEQUENCE};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -66,8 +66,16 @@ impl Cursor {
         for imm in &view.imms {
             children.push(Box::new(imm.iter()));
         }
-        for (_, f) in view.version.files() {
-            children.push(Box::new(f.table.iter()));
+        // Level 0 files overlap: one child each. Deeper levels are sorted and disjoint: one
+        // child per level, opening a single file at a time.
+        for (level, files) in view.version.levels.iter().enumerate() {
+            if level == 0 {
+                for f in files {
+                    children.push(Box::new(f.table.iter()));
+                }
+            } else if !files.is_empty() {
+                children.push(Box::new(LevelIter::new(files.clone())));
+            }
         }
         Cursor {
             iter: MergingIterator::new(children),

@@ -4,8 +4,10 @@
 //! internal keys in [`crate::key::compare`] order that can move both ways. [`MergingIterator`]
 //! merges sources; [`crate::Cursor`] turns the merged stream into user keys at a read sequence.
 
+mod level;
 mod merge;
 
+pub(crate) use level::LevelIter;
 pub(crate) use merge::MergingIterator;
 
 use crate::key;

@@ -12,7 +12,7 @@ pub(crate) use block::{Block, BlockBuilder, BlockIter};
 pub(crate) use builder::{TableBuilder, TableBuilderOptions};
 pub use cache::BlockCache;
 pub(crate) use filter::{Bloom, BloomBuilder};
-pub(crate) use reader::{key_hash, Table};
+pub(crate) use reader::{key_hash, Table, TableIter};
 
 use crate::coding::{get_varint, put_varint};
 
