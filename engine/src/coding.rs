@@ -10,7 +10,19 @@ pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Decodes a varint from the front of `src`, advancing it; `None` if truncated or over 64 bits.
+#[inline]
 pub(crate) fn get_varint(src: &mut &[u8]) -> Option<u64> {
+    // Fast path: most lengths in blocks are below 128 and take one byte.
+    if let Some(&b) = src.first() {
+        if b < 0x80 {
+            *src = &src[1..];
+            return Some(u64::from(b));
+        }
+    }
+    get_varint_slow(src)
+}
+
+fn get_varint_slow(src: &mut &[u8]) -> Option<u64> {
     let mut result: u64 = 0;
     for (i, &byte) in src.iter().enumerate().take(10) {
         let part = u64::from(byte & 0x7f);
