@@ -114,6 +114,11 @@ pub(crate) struct Publish {
     pub(crate) next_ticket: u64,
     /// Set when a group failed to sync: nothing after it may become visible.
     pub(crate) poisoned: bool,
+    /// Groups done but not yet published (waiting for an earlier ticket): their last sequence
+    /// number, or `None` for a group that failed.
+    pub(crate) finished: std::collections::HashMap<u64, Option<u64>>,
+    /// Whether each published ticket became visible; taken by its waiting thread.
+    pub(crate) outcomes: std::collections::HashMap<u64, bool>,
 }
 
 /// The manifest writer, the current version, and compaction bookkeeping.

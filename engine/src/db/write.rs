@@ -41,14 +41,7 @@ impl Drop for TicketGuard<'_> {
         if !self.armed {
             return;
         }
-        let mut publish = self.inner.publish.lock();
-        while publish.next_ticket != self.ticket {
-            self.inner.publish_cv.wait(&mut publish);
-        }
-        publish.poisoned = true;
-        publish.next_ticket += 1;
-        drop(publish);
-        self.inner.publish_cv.notify_all();
+        self.inner.finish_ticket(self.ticket, None);
         self.inner.set_bg_error(&Error::ReadOnly(
             "a write was abandoned part-way (a thread panicked while committing)".into(),
         ));
@@ -214,33 +207,50 @@ impl Inner {
             self.set_bg_error(e);
         }
 
-        let mut publish = self.publish.lock();
-        while publish.next_ticket != ticket {
-            self.publish_cv.wait(&mut publish);
-        }
-        let outcome = match synced {
-            Err(e) => Err(e),
-            Ok(()) if publish.poisoned => Err(Error::ReadOnly(
+        let last = last_seqs.last().copied().unwrap_or(0);
+        let published = self.finish_ticket(ticket, synced.is_ok().then_some(last));
+        ticket_guard.armed = false;
+        match (synced, published) {
+            (Err(e), _) => all(&e),
+            (Ok(()), false) => all(&Error::ReadOnly(
                 "an earlier write failed to sync; this write was not made durable".into(),
             )),
-            Ok(()) => {
-                if let Some(&last) = last_seqs.last() {
+            (Ok(()), true) => last_seqs.into_iter().map(Ok).collect(),
+        }
+    }
+
+    /// Records that group `ticket` is done (`Some(last sequence)` if it may be published) and
+    /// publishes every finished group in ticket order, whoever finished it: a group whose
+    /// predecessors are done is published by the thread that completes the chain, so groups
+    /// covered by one fsync become visible together instead of waking each other one by one.
+    /// Returns whether this group was published (false once an earlier group failed).
+    fn finish_ticket(&self, ticket: u64, last_seq: Option<u64>) -> bool {
+        let mut p = self.publish.lock();
+        p.finished.insert(ticket, last_seq);
+        let mut advanced = false;
+        loop {
+            let next = p.next_ticket;
+            let Some(done) = p.finished.remove(&next) else {
+                break;
+            };
+            match done {
+                Some(last) if !p.poisoned => {
                     self.visible_seq.store(last, Ordering::Release);
                 }
-                Ok(())
+                _ => p.poisoned = true,
             }
-        };
-        if outcome.is_err() {
-            publish.poisoned = true;
+            let visible = !p.poisoned;
+            p.outcomes.insert(next, visible);
+            p.next_ticket += 1;
+            advanced = true;
         }
-        publish.next_ticket += 1;
-        drop(publish);
-        ticket_guard.armed = false;
-        self.publish_cv.notify_all();
-        match outcome {
-            Ok(()) => last_seqs.into_iter().map(Ok).collect(),
-            Err(e) => all(&e),
+        if advanced {
+            self.publish_cv.notify_all();
         }
+        while p.next_ticket <= ticket {
+            self.publish_cv.wait(&mut p);
+        }
+        p.outcomes.remove(&ticket).unwrap_or(false)
     }
 
     /// Makes log `log` durable up to at least `end`, sharing fsyncs between groups: one fsync
