@@ -272,26 +272,17 @@ pub fn run(
             run.user_bytes = run.ops * entry;
         }
         "readrandom" | "readmissing" => {
-            let per_thread = p.num / threads as u64;
             let missing = base == "readmissing";
             let outcomes = parallel(threads, |t| {
-                let mut r = StdRng::seed_from_u64(p.seed + 100 + t as u64);
-                let mut kb = Vec::new();
-                let mut h = histogram();
-                let mut found = 0;
-                for _ in 0..per_thread {
-                    key(r.gen_range(0..p.num), p.key_size, &mut kb);
+                random_probes(p, p.seed + 100 + t as u64, p.num / threads as u64, |kb| {
                     if missing {
                         // Same length, never written: a '.' sorts apart from every digit key.
                         if let Some(last) = kb.last_mut() {
                             *last = b'.';
                         }
                     }
-                    let s = Instant::now();
-                    found += u64::from(engine.get(&kb)?);
-                    let _ = h.record(s.elapsed().as_nanos().max(1) as u64);
-                }
-                Ok((h, per_thread, found))
+                    engine.get(kb)
+                })
             })?;
             run.merge(outcomes);
         }
@@ -302,19 +293,10 @@ pub fn run(
             run.user_bytes = n * entry;
         }
         "seekrandom" => {
-            let per_thread = p.num / threads as u64;
             let outcomes = parallel(threads, |t| {
-                let mut r = StdRng::seed_from_u64(p.seed + 200 + t as u64);
-                let mut kb = Vec::new();
-                let mut h = histogram();
-                let mut found = 0;
-                for _ in 0..per_thread {
-                    key(r.gen_range(0..p.num), p.key_size, &mut kb);
-                    let s = Instant::now();
-                    found += u64::from(engine.seek(&kb, 10)? > 0);
-                    let _ = h.record(s.elapsed().as_nanos().max(1) as u64);
-                }
-                Ok((h, per_thread, found))
+                random_probes(p, p.seed + 200 + t as u64, p.num / threads as u64, |kb| {
+                    Ok(engine.seek(kb, 10)? > 0)
+                })
             })?;
             run.merge(outcomes);
         }
@@ -334,18 +316,10 @@ pub fn run(
                 });
                 let readers: Vec<_> = (0..threads)
                     .map(|t| {
-                        s.spawn(move || -> Result<(Histogram<u64>, u64, u64)> {
-                            let mut r = StdRng::seed_from_u64(p.seed + 400 + t as u64);
-                            let mut kb = Vec::new();
-                            let mut h = histogram();
-                            let mut found = 0;
-                            for _ in 0..per_thread {
-                                key(r.gen_range(0..p.num), p.key_size, &mut kb);
-                                let st = Instant::now();
-                                found += u64::from(engine.get(&kb)?);
-                                let _ = h.record(st.elapsed().as_nanos().max(1) as u64);
-                            }
-                            Ok((h, per_thread, found))
+                        s.spawn(move || {
+                            random_probes(p, p.seed + 400 + t as u64, per_thread, |kb| {
+                                engine.get(kb)
+                            })
                         })
                     })
                     .collect();
@@ -392,6 +366,27 @@ impl Run {
             self.found += found;
         }
     }
+}
+
+/// `count` timed probes of random existing key numbers (seeded by `seed`); `probe` gets the
+/// key buffer and says whether it found something. Returns (latencies, probes, found).
+fn random_probes(
+    p: &Params,
+    seed: u64,
+    count: u64,
+    probe: impl Fn(&mut Vec<u8>) -> Result<bool>,
+) -> Result<(Histogram<u64>, u64, u64)> {
+    let mut r = StdRng::seed_from_u64(seed);
+    let mut kb = Vec::new();
+    let mut h = histogram();
+    let mut found = 0;
+    for _ in 0..count {
+        key(r.gen_range(0..p.num), p.key_size, &mut kb);
+        let start = Instant::now();
+        found += u64::from(probe(&mut kb)?);
+        let _ = h.record(start.elapsed().as_nanos().max(1) as u64);
+    }
+    Ok((h, count, found))
 }
 
 /// Runs `f(thread_index)` on `n` threads and collects the results.

@@ -108,38 +108,49 @@ pub(crate) struct MemTableIter {
 }
 
 impl MemTableIter {
-    fn fill_forward(&mut self, from: Bound<&InternalKey>) {
+    /// Refills the buffer with entries from `from` on, in the direction of travel.
+    fn fill(&mut self, from: Bound<&InternalKey>, forward: bool) {
         self.buf.clear();
         self.idx = 0;
-        self.forward = true;
-        let mut entry = self.mem.map.lower_bound(from);
+        self.forward = forward;
+        let mut entry = if forward {
+            self.mem.map.lower_bound(from)
+        } else {
+            self.mem.map.upper_bound(from)
+        };
         while let Some(e) = entry {
             self.buf.push((e.key().bytes().clone(), e.value().clone()));
             if self.buf.len() >= self.chunk {
                 break;
             }
-            entry = e.next();
+            entry = if forward { e.next() } else { e.prev() };
         }
         self.chunk = (self.chunk * 2).min(MAX_CHUNK);
     }
 
-    fn fill_backward(&mut self, from: Bound<&InternalKey>) {
-        self.buf.clear();
-        self.idx = 0;
-        self.forward = false;
-        let mut entry = self.mem.map.upper_bound(from);
-        while let Some(e) = entry {
-            self.buf.push((e.key().bytes().clone(), e.value().clone()));
-            if self.buf.len() >= self.chunk {
-                break;
+    /// Seeks: a fresh, small first refill.
+    fn seek_from(&mut self, from: Bound<&InternalKey>, forward: bool) {
+        self.chunk = MIN_CHUNK;
+        self.fill(from, forward);
+    }
+
+    /// One step forward or backward. Continuing in the same direction consumes the buffer
+    /// and refills after its last entry; turning around refills from the current entry.
+    fn step(&mut self, forward: bool) {
+        if !self.valid() {
+            return;
+        }
+        if self.forward == forward {
+            self.idx += 1;
+            if self.idx == self.buf.len() {
+                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey::new(k.clone())) {
+                    self.fill(Bound::Excluded(&last), forward);
+                }
             }
-            entry = e.prev();
+        } else {
+            let cur = InternalKey::new(self.buf[self.idx].0.clone());
+            self.seek_from(Bound::Excluded(&cur), forward);
         }
-        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
-    }
-
-    fn current_key(&self) -> InternalKey {
-        InternalKey::new(self.buf[self.idx].0.clone())
     }
 }
 
@@ -157,66 +168,34 @@ impl InternalIterator for MemTableIter {
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
-        self.chunk = MIN_CHUNK;
         let target = InternalKey::new(Bytes::copy_from_slice(target));
-        self.fill_forward(Bound::Included(&target));
+        self.seek_from(Bound::Included(&target), true);
         Ok(())
     }
 
     fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
-        self.chunk = MIN_CHUNK;
         let target = InternalKey::new(Bytes::copy_from_slice(target));
-        self.fill_backward(Bound::Included(&target));
+        self.seek_from(Bound::Included(&target), false);
         Ok(())
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
-        self.chunk = MIN_CHUNK;
-        self.fill_forward(Bound::Unbounded);
+        self.seek_from(Bound::Unbounded, true);
         Ok(())
     }
 
     fn seek_to_last(&mut self) -> Result<()> {
-        self.chunk = MIN_CHUNK;
-        self.fill_backward(Bound::Unbounded);
+        self.seek_from(Bound::Unbounded, false);
         Ok(())
     }
 
     fn next(&mut self) -> Result<()> {
-        if !self.valid() {
-            return Ok(());
-        }
-        if self.forward {
-            self.idx += 1;
-            if self.idx == self.buf.len() {
-                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey::new(k.clone())) {
-                    self.fill_forward(Bound::Excluded(&last));
-                }
-            }
-        } else {
-            let cur = self.current_key();
-            self.chunk = MIN_CHUNK;
-            self.fill_forward(Bound::Excluded(&cur));
-        }
+        self.step(true);
         Ok(())
     }
 
     fn prev(&mut self) -> Result<()> {
-        if !self.valid() {
-            return Ok(());
-        }
-        if !self.forward {
-            self.idx += 1;
-            if self.idx == self.buf.len() {
-                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey::new(k.clone())) {
-                    self.fill_backward(Bound::Excluded(&last));
-                }
-            }
-        } else {
-            let cur = self.current_key();
-            self.chunk = MIN_CHUNK;
-            self.fill_backward(Bound::Excluded(&cur));
-        }
+        self.step(false);
         Ok(())
     }
 }

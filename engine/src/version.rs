@@ -89,14 +89,29 @@ impl Version {
             .collect()
     }
 
+    /// The files that may hold `user_key`: at level 0 every file whose range covers it (newest
+    /// first); deeper, the one file of each level whose range covers it (found by binary search,
+    /// the files being sorted and disjoint).
+    pub(crate) fn files_for_key<'a>(
+        &'a self,
+        level: usize,
+        user_key: &'a [u8],
+    ) -> impl Iterator<Item = &'a Arc<LiveTable>> + 'a {
+        let files = &self.levels[level];
+        let candidates = if level == 0 {
+            &files[..]
+        } else {
+            let i = files.partition_point(|f| f.meta.largest_user_key() < user_key);
+            &files[i..(i + 1).min(files.len())]
+        };
+        candidates
+            .iter()
+            .filter(move |f| f.meta.overlaps(Some(user_key), Some(user_key)))
+    }
+
     /// Whether any level below `level` may hold `user_key`.
     pub(crate) fn key_may_exist_below(&self, level: usize, user_key: &[u8]) -> bool {
-        self.levels.iter().skip(level + 1).any(|files| {
-            let i = files.partition_point(|f| f.meta.largest_user_key() < user_key);
-            files
-                .get(i)
-                .is_some_and(|f| f.meta.smallest_user_key() <= user_key)
-        })
+        (level + 1..self.levels.len()).any(|l| self.files_for_key(l, user_key).next().is_some())
     }
 
     /// A new version with `deleted` (level, number) removed and `added` (level, file) added.

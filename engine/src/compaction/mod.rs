@@ -20,10 +20,9 @@ use crate::db::Inner;
 use crate::iter::{InternalIterator, MergingIterator};
 use crate::key::{self, Kind};
 use crate::manifest::VersionEdit;
-use crate::sstable::{Table, TableBuilder};
-use crate::version::{FileMeta, LiveTable, Version};
+use crate::sstable::TableBuilder;
+use crate::version::{LiveTable, Version};
 use crate::{filename, Error, Result};
-use bytes::Bytes;
 use picker::Plan;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -102,7 +101,6 @@ impl Inner {
 
     /// Runs a compaction (or trivial move) and installs its result.
     pub(crate) fn run_compaction(&self, plan: &Plan) -> Result<()> {
-        let level = plan.level;
         if plan.trivial_move {
             let edit = VersionEdit {
                 added: plan
@@ -110,11 +108,7 @@ impl Inner {
                     .iter()
                     .map(|f| (0, plan.output_level, f.meta.clone()))
                     .collect(),
-                deleted: plan
-                    .inputs
-                    .iter()
-                    .map(|f| (0, level, f.meta.number))
-                    .collect(),
+                deleted: plan.deletions().collect(),
                 ..VersionEdit::default()
             };
             let moved = plan
@@ -134,16 +128,7 @@ impl Inner {
                 .iter()
                 .map(|f| (0, plan.output_level, f.meta.clone()))
                 .collect(),
-            deleted: plan
-                .inputs
-                .iter()
-                .map(|f| (0, level, f.meta.number))
-                .chain(
-                    plan.next_inputs
-                        .iter()
-                        .map(|f| (0, plan.output_level, f.meta.number)),
-                )
-                .collect(),
+            deleted: plan.deletions().collect(),
             ..VersionEdit::default()
         };
         let added = outputs
@@ -233,7 +218,7 @@ impl Inner {
                 last_seq_for_key = seq;
                 if !drop_entry {
                     if builder.is_none() {
-                        builder = Some(self.new_output()?);
+                        builder = Some(self.new_table()?);
                     }
                     if let Some((b, _)) = builder.as_mut() {
                         b.add(ikey, &iter.value())?;
@@ -267,38 +252,12 @@ impl Inner {
         Ok(outputs)
     }
 
-    fn new_output(&self) -> Result<(TableBuilder, u64)> {
-        let number = self.next_file.fetch_add(1, Ordering::SeqCst);
-        let path = filename::table(&self.dir, number);
-        let file = self
-            .fs
-            .create(&path)
-            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        Ok((TableBuilder::new(file, path, self.table_options())?, number))
-    }
-
     fn finish_output(&self, builder: TableBuilder, number: u64) -> Result<LiveTable> {
-        let path = filename::table(&self.dir, number);
-        let summary = builder.finish()?;
+        let live = self.finish_table(builder, number)?;
         self.counters
             .compaction_bytes_written
-            .fetch_add(summary.file_size, Ordering::Relaxed);
-        let reader = self
-            .fs
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let table = Table::open(reader, path, number, self.cache.clone())?;
-        Ok(LiveTable {
-            meta: FileMeta {
-                number,
-                size: summary.file_size,
-                smallest: Bytes::from(summary.smallest),
-                largest: Bytes::from(summary.largest),
-                smallest_seq: summary.props.smallest_seq,
-                largest_seq: summary.props.largest_seq,
-            },
-            table: Arc::new(table),
-        })
+            .fetch_add(live.meta.size, Ordering::Relaxed);
+        Ok(live)
     }
 
     /// Compacts every file overlapping `[lo, hi]` (`None` = unbounded) down to the deepest

@@ -25,6 +25,15 @@ pub(crate) struct PickerConfig {
 }
 
 impl PickerConfig {
+    /// The picker's part of the database options.
+    pub(crate) fn from_options(o: &crate::Options) -> Self {
+        PickerConfig {
+            level0_trigger: o.level0_compaction_trigger,
+            level_base_bytes: o.level_base_bytes,
+            level_multiplier: o.level_multiplier,
+        }
+    }
+
     /// Target size of `level` (>= 1).
     pub(crate) fn target_bytes(&self, level: usize) -> u64 {
         let mut t = self.level_base_bytes;
@@ -55,6 +64,15 @@ impl Plan {
             .iter()
             .chain(&self.next_inputs)
             .map(|f| f.meta.number)
+    }
+
+    /// The manifest deletions of every input, as (keyspace, level, file number).
+    pub(crate) fn deletions(&self) -> impl Iterator<Item = (u32, usize, u64)> + '_ {
+        let at = |level: usize| move |f: &Arc<LiveTable>| (0, level, f.meta.number);
+        self.inputs
+            .iter()
+            .map(at(self.level))
+            .chain(self.next_inputs.iter().map(at(self.output_level)))
     }
 
     /// Bytes of input.

@@ -164,17 +164,9 @@ impl Cursor {
 
     /// Moves to the first key `>= key` (within the range).
     pub fn seek(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
-        let mut k = key.as_ref();
-        let lower;
+        let k = key.as_ref();
         if self.below_lower(k) {
-            if let Bound::Excluded(_) = self.lower {
-                return self.seek_to_first();
-            }
-            lower = match &self.lower {
-                Bound::Included(l) => l.clone(),
-                _ => Bytes::new(),
-            };
-            k = &lower;
+            return self.seek_to_first();
         }
         let target = key::encode(k, MAX_SEQUENCE, Kind::SEEK);
         self.seek_internal(&target)

@@ -63,13 +63,11 @@ impl Inner {
 
     /// Writes the oldest immutable memtable to a table file and installs it.
     fn flush_memtable(&self, imm: &Imm) -> Result<()> {
-        let number = self.next_file.fetch_add(1, Ordering::SeqCst);
-        let path = filename::table(&self.dir, number);
-        let built = self.build_table(imm, number, &path);
-        let live = match built {
+        let (builder, number) = self.new_table()?;
+        let live = match self.write_memtable(imm, builder, number) {
             Ok(live) => live,
             Err(e) => {
-                let _ = self.fs.remove_file(&path);
+                let _ = self.fs.remove_file(&filename::table(&self.dir, number));
                 return Err(e);
             }
         };
@@ -101,27 +99,46 @@ impl Inner {
         Ok(())
     }
 
-    fn build_table(&self, imm: &Imm, number: u64, path: &std::path::Path) -> Result<LiveTable> {
-        let file = self
-            .fs
-            .create(path)
-            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        let mut builder = TableBuilder::new(file, path.to_path_buf(), self.table_options())?;
+    fn write_memtable(
+        &self,
+        imm: &Imm,
+        mut builder: TableBuilder,
+        number: u64,
+    ) -> Result<LiveTable> {
         let mut it = imm.mem.iter();
         it.seek_to_first()?;
         while it.valid() {
             builder.add(it.key(), &it.value())?;
             it.next()?;
         }
-        let summary = builder.finish()?;
+        let live = self.finish_table(builder, number)?;
         self.fs
             .sync_dir(&self.dir)
             .map_err(|e| Error::io(format!("syncing directory {}", self.dir.display()), e))?;
+        Ok(live)
+    }
+
+    /// Starts a new table file (flush or compaction output); returns its builder and number.
+    pub(crate) fn new_table(&self) -> Result<(TableBuilder, u64)> {
+        let number = self.next_file.fetch_add(1, Ordering::SeqCst);
+        let path = filename::table(&self.dir, number);
+        let file = self
+            .fs
+            .create(&path)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        Ok((TableBuilder::new(file, path, self.table_options())?, number))
+    }
+
+    /// Finishes (and fsyncs) a table file and opens it for reading. The caller syncs the
+    /// directory before the file is referenced by the manifest.
+    pub(crate) fn finish_table(&self, builder: TableBuilder, number: u64) -> Result<LiveTable> {
+        let path = filename::table(&self.dir, number);
+        let summary = builder.finish()?;
         let reader = self
             .fs
-            .open(path)
+            .open(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let table = Table::open(reader, path.to_path_buf(), number, self.cache.clone())?;
+        let table = Table::open(reader, path, number, self.cache.clone())?;
         Ok(LiveTable {
             meta: FileMeta {
                 number,

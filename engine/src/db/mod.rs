@@ -64,12 +64,34 @@ struct Handle {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// What a reader needs: the memtables and table files at one moment.
+/// What a reader needs: the memtables and table files at one moment; and, for the writers'
+/// throttle, the compaction debt of those files (computed once per view, not per write).
 pub(crate) struct ReadView {
     pub(crate) mem: Arc<MemTable>,
     /// Immutable memtables, newest first.
     pub(crate) imms: Vec<Arc<MemTable>>,
     pub(crate) version: Arc<Version>,
+    /// Files in level 0.
+    pub(crate) l0_files: usize,
+    /// Estimated bytes compaction still has to rewrite.
+    pub(crate) pending_compaction_bytes: u64,
+}
+
+impl ReadView {
+    pub(crate) fn new(
+        mem: Arc<MemTable>,
+        imms: Vec<Arc<MemTable>>,
+        version: Arc<Version>,
+        cfg: &compaction::picker::PickerConfig,
+    ) -> Self {
+        ReadView {
+            l0_files: version.levels[0].len(),
+            pending_compaction_bytes: compaction::picker::pending_bytes(&version, cfg),
+            mem,
+            imms,
+            version,
+        }
+    }
 }
 
 /// A full memtable waiting for its flush.
@@ -362,10 +384,7 @@ impl Db {
             trivial_moves: inner.counters.trivial_moves.load(Ordering::Relaxed),
             stall_micros: inner.counters.stall_micros.load(Ordering::Relaxed),
             slowdown_micros: inner.counters.slowdown_micros.load(Ordering::Relaxed),
-            pending_compaction_bytes: compaction::picker::pending_bytes(
-                &view.version,
-                &inner.picker_config(),
-            ),
+            pending_compaction_bytes: view.pending_compaction_bytes,
             ..Stats::default()
         };
         for files in &view.version.levels {
@@ -441,25 +460,10 @@ pub(crate) fn get_at(view: &ReadView, key: &[u8], seq: u64) -> Result<Option<Byt
         }
     }
     let hash = crate::sstable::key_hash(key);
-    for (level, files) in view.version.levels.iter().enumerate() {
-        if level == 0 {
-            for f in files {
-                if key_in_file(key, f) {
-                    if let Some(r) = found(f.table.get(key, hash, seq)?) {
-                        return Ok(r);
-                    }
-                }
-            }
-        } else {
-            // Non-overlapping and sorted: the only candidate is the first file whose largest
-            // user key is >= key.
-            let i = files.partition_point(|f| crate::key::user_key(&f.meta.largest) < key);
-            if let Some(f) = files.get(i) {
-                if key_in_file(key, f) {
-                    if let Some(r) = found(f.table.get(key, hash, seq)?) {
-                        return Ok(r);
-                    }
-                }
+    for level in 0..view.version.levels.len() {
+        for f in view.version.files_for_key(level, key) {
+            if let Some(r) = found(f.table.get(key, hash, seq)?) {
+                return Ok(r);
             }
         }
     }
@@ -476,10 +480,6 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
-}
-
-fn key_in_file(key: &[u8], f: &crate::version::LiveTable) -> bool {
-    crate::key::user_key(&f.meta.smallest) <= key && key <= crate::key::user_key(&f.meta.largest)
 }
 
 impl Inner {
@@ -500,11 +500,7 @@ impl Inner {
     }
 
     pub(crate) fn picker_config(&self) -> compaction::picker::PickerConfig {
-        compaction::picker::PickerConfig {
-            level0_trigger: self.opts.level0_compaction_trigger,
-            level_base_bytes: self.opts.level_base_bytes,
-            level_multiplier: self.opts.level_multiplier,
-        }
+        compaction::picker::PickerConfig::from_options(&self.opts)
     }
 
     /// Fails if a background error made the database read-only.
@@ -528,7 +524,8 @@ impl Inner {
     /// Publishes a new read view built from the current state.
     pub(crate) fn install_view(&self, mem: Arc<MemTable>, st: &State, version: Arc<Version>) {
         let imms = st.imms.iter().rev().map(|i| i.mem.clone()).collect();
-        *self.view.write() = Arc::new(ReadView { mem, imms, version });
+        let view = ReadView::new(mem, imms, version, &self.picker_config());
+        *self.view.write() = Arc::new(view);
     }
 
     /// Seals the active memtable (if it holds anything) and waits for all flushes.

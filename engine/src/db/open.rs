@@ -24,7 +24,6 @@ struct Recovered {
     log_number: u64,
     next_file: u64,
     last_sequence: u64,
-    manifest_number: Option<u64>,
 }
 
 fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -83,7 +82,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             log_number: 0,
             next_file: 1,
             last_sequence: 0,
-            manifest_number: None,
         }
     };
 
@@ -168,7 +166,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     for name in &names {
         let obsolete = match filename::parse(name) {
             Some(FileKind::Wal(n)) => n < log_number,
-            Some(FileKind::Manifest(n)) => Some(n) != Some(manifest_number),
+            Some(FileKind::Manifest(n)) => n != manifest_number,
             Some(FileKind::Table(n)) => !live_tables.contains(&n),
             Some(FileKind::Temp) => true,
             _ => false,
@@ -177,7 +175,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             let _ = fs.remove_file(&dir.join(name));
         }
     }
-    let _ = recovered.manifest_number;
 
     let mut imms = VecDeque::new();
     let active = Arc::new(MemTable::new());
@@ -187,12 +184,14 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             next_log: wal_number,
         });
     }
-    let version = Arc::new(recovered.version.clone());
-    let view = super::ReadView {
-        mem: active.clone(),
-        imms: imms.iter().rev().map(|i| i.mem.clone()).collect(),
-        version: version.clone(),
-    };
+    let flushed_seq = recovered.last_sequence;
+    let version = Arc::new(recovered.version);
+    let view = super::ReadView::new(
+        active.clone(),
+        imms.iter().rev().map(|i| i.mem.clone()).collect(),
+        version.clone(),
+        &crate::compaction::picker::PickerConfig::from_options(&opts),
+    );
     let wal_writer = LogWriter::new(wal_file, wal_path);
     let inner = Inner {
         opts,
@@ -215,7 +214,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         versions: Mutex::new(VersionSet {
             manifest,
             version,
-            flushed_seq: recovered.last_sequence,
+            flushed_seq,
             compacting: Default::default(),
             pointers: vec![None; crate::version::NUM_LEVELS],
         }),
@@ -308,13 +307,6 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
         .and_then(|s| s.strip_suffix('\n'))
         .filter(|s| matches!(filename::parse(s), Some(FileKind::Manifest(_))))
         .ok_or_else(|| Error::corruption(&current, 0, "CURRENT does not name a manifest file"))?;
-    let Some(FileKind::Manifest(manifest_number)) = filename::parse(name) else {
-        return Err(Error::corruption(
-            &current,
-            0,
-            "CURRENT does not name a manifest file",
-        ));
-    };
     let path = dir.join(name);
     let file = fs.open(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -410,7 +402,6 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
         log_number,
         next_file,
         last_sequence,
-        manifest_number: Some(manifest_number),
     })
 }
 

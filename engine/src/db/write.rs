@@ -19,7 +19,6 @@
 //! acknowledged behind damage, and reopening recovers a prefix.
 
 use super::{Imm, Inner, WalState};
-use crate::fs::join;
 use crate::memtable::MemTable;
 use crate::options::WriteOptions;
 use crate::wal::LogWriter;
@@ -293,50 +292,48 @@ impl Inner {
     /// past the hard ones.
     fn make_room(&self, wal: &mut WalState) -> Result<()> {
         self.throttle()?;
-        if wal.mem.approximate_size() < self.opts.write_buffer_size {
-            return Ok(());
-        }
         self.rotate_memtable(wal, false)
     }
 
     fn throttle(&self) -> Result<()> {
-        let cfg = self.picker_config();
-        let debt = |v: &crate::version::Version| {
-            (
-                v.levels[0].len(),
-                crate::compaction::picker::pending_bytes(v, &cfg),
-            )
+        let past = |files: usize, bytes: u64| {
+            let view = self.view.read();
+            view.l0_files >= files || view.pending_compaction_bytes >= bytes
         };
-        let (l0, pending) = debt(&self.view.read().version);
-        if l0 >= self.opts.level0_stop_trigger || pending >= self.opts.hard_pending_compaction_bytes
-        {
-            let start = std::time::Instant::now();
-            let mut st = self.state.lock();
-            loop {
-                if let Some(e) = &st.bg_error {
-                    return Err(Error::ReadOnly(e.to_string()));
-                }
-                if st.shutting_down {
-                    return Err(Error::ShuttingDown);
-                }
-                let (l0, pending) = debt(&self.view.read().version);
-                if l0 < self.opts.level0_stop_trigger
-                    && pending < self.opts.hard_pending_compaction_bytes
-                {
-                    break;
-                }
-                self.state_cv.wait(&mut st);
-            }
-            self.counters
-                .stall_micros
-                .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
-        } else if l0 >= self.opts.level0_slowdown_trigger
-            || pending >= self.opts.soft_pending_compaction_bytes
-        {
+        let o = &self.opts;
+        if past(o.level0_stop_trigger, o.hard_pending_compaction_bytes) {
+            self.stall_until(|_| !past(o.level0_stop_trigger, o.hard_pending_compaction_bytes))?;
+        } else if past(o.level0_slowdown_trigger, o.soft_pending_compaction_bytes) {
             std::thread::sleep(std::time::Duration::from_millis(1));
             self.counters
                 .slowdown_micros
                 .fetch_add(1000, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Stops the writer until `ready` holds (re-checked whenever the state changes), the
+    /// database fails, or it closes; counts the time as stall time.
+    fn stall_until(&self, ready: impl Fn(&super::State) -> bool) -> Result<()> {
+        let start = std::time::Instant::now();
+        let mut st = self.state.lock();
+        loop {
+            if let Some(e) = &st.bg_error {
+                return Err(Error::ReadOnly(e.to_string()));
+            }
+            if st.shutting_down {
+                return Err(Error::ShuttingDown);
+            }
+            if ready(&st) {
+                break;
+            }
+            self.state_cv.wait(&mut st);
+        }
+        let waited = start.elapsed().as_micros() as u64;
+        if waited > 10 {
+            self.counters
+                .stall_micros
+                .fetch_add(waited, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -350,28 +347,7 @@ impl Inner {
             return Ok(());
         }
         // Stall while too many memtables wait for their flush.
-        {
-            let start = std::time::Instant::now();
-            let mut st = self.state.lock();
-            loop {
-                if let Some(e) = &st.bg_error {
-                    return Err(Error::ReadOnly(e.to_string()));
-                }
-                if st.shutting_down {
-                    return Err(Error::ShuttingDown);
-                }
-                if st.imms.len() < self.opts.max_immutable_memtables {
-                    break;
-                }
-                self.state_cv.wait(&mut st);
-            }
-            let waited = start.elapsed().as_micros() as u64;
-            if waited > 10 {
-                self.counters
-                    .stall_micros
-                    .fetch_add(waited, Ordering::Relaxed);
-            }
-        }
+        self.stall_until(|st| st.imms.len() < self.opts.max_immutable_memtables)?;
         let number = self.next_file.fetch_add(1, Ordering::SeqCst);
         let path = filename::wal(&self.dir, number);
         let file = self
@@ -388,7 +364,7 @@ impl Inner {
             return Err(e);
         }
         let old = std::mem::replace(&mut wal.mem, Arc::new(MemTable::new()));
-        let writer = LogWriter::new(file, join(&self.dir, &format!("{number:06}.log")));
+        let writer = LogWriter::new(file, path);
         wal.sync_handle = writer.sync_handle()?;
         wal.writer = writer;
         wal.number = number;

@@ -168,11 +168,6 @@ impl MemFs {
         self.state.lock().rules.clear();
     }
 
-    /// Whether any rule has fired.
-    pub fn fault_fired(&self) -> bool {
-        self.state.lock().rules.iter().any(|(_, _, fired)| *fired)
-    }
-
     /// Simulates power loss: drops unsynced bytes and unsynced directory changes, and releases
     /// all locks. The database using this file system must be dropped (or abandoned) first.
     pub fn crash(&self) {
@@ -300,20 +295,6 @@ impl FileSystem for MemFs {
         }
         let file: FileRef = Arc::default();
         state.names.insert(path.to_path_buf(), file.clone());
-        Ok(Box::new(MemWritable {
-            path: path.to_path_buf(),
-            file,
-            state: self.state.clone(),
-        }))
-    }
-
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let state = self.state.lock();
-        let file = state
-            .names
-            .get(path)
-            .ok_or_else(|| not_found(path))?
-            .clone();
         Ok(Box::new(MemWritable {
             path: path.to_path_buf(),
             file,

@@ -11,7 +11,7 @@ pub use mem::{FaultOp, FaultRule, MemFs};
 pub use std_fs::StdFs;
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A file opened for appending. Appends go straight to the OS (no user-space buffering), so
@@ -56,8 +56,6 @@ pub trait FileLock: Send + Sync {}
 pub trait FileSystem: Send + Sync + 'static {
     /// Creates (or truncates) a file for appending.
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
-    /// Opens an existing file for appending at its end.
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
     /// Opens an existing file for reading.
     fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>>;
     /// Atomically renames `from` to `to`, replacing `to`.
@@ -87,9 +85,4 @@ pub(crate) fn read_all(fs: &dyn FileSystem, path: &Path) -> io::Result<Vec<u8>> 
     let mut buf = vec![0u8; len];
     file.read_exact_at(&mut buf, 0)?;
     Ok(buf)
-}
-
-/// Joins a directory and a file name.
-pub(crate) fn join(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
 }

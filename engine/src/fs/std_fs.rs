@@ -79,12 +79,6 @@ impl FileSystem for StdFs {
         Ok(Box::new(StdWritable { file, len: 0 }))
     }
 
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let file = OpenOptions::new().append(true).open(path)?;
-        let len = file.metadata()?.len();
-        Ok(Box::new(StdWritable { file, len }))
-    }
-
     fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();

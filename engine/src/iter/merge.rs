@@ -79,10 +79,49 @@ impl MergingIterator {
         self.current = best;
     }
 
-    fn seek_all(&mut self, target: &[u8]) -> Result<()> {
-        for child in &mut self.children {
-            child.seek(target)?;
+    /// Positions every child with `f`, then picks the current child for `direction`.
+    fn position_all(
+        &mut self,
+        direction: Direction,
+        mut f: impl FnMut(&mut dyn InternalIterator) -> Result<()>,
+    ) -> Result<()> {
+        let r = self.children.iter_mut().try_for_each(|c| f(c.as_mut()));
+        self.guard(r)?;
+        self.direction = direction;
+        match direction {
+            Direction::Forward => self.find_smallest(),
+            Direction::Reverse => self.find_largest(),
         }
+        Ok(())
+    }
+
+    /// On a change of direction, moves every child but `cur` to the other side of `cur`'s key
+    /// (the first entry after it going forward, the last before it going backward).
+    fn turn(&mut self, cur: usize, direction: Direction) -> Result<()> {
+        let target = self.children[cur].key().to_vec();
+        let r = self
+            .children
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| *i != cur)
+            .try_for_each(|(_, child)| {
+                let forward = direction == Direction::Forward;
+                if forward {
+                    child.seek(&target)?;
+                } else {
+                    child.seek_for_prev(&target)?;
+                }
+                if child.valid() && key::compare(child.key(), &target).is_eq() {
+                    if forward {
+                        child.next()?;
+                    } else {
+                        child.prev()?;
+                    }
+                }
+                Ok(())
+            });
+        self.guard(r)?;
+        self.direction = direction;
         Ok(())
     }
 }
@@ -101,53 +140,19 @@ impl InternalIterator for MergingIterator {
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
-        let r = self.seek_all(target);
-        self.guard(r)?;
-        self.direction = Direction::Forward;
-        self.find_smallest();
-        Ok(())
+        self.position_all(Direction::Forward, |c| c.seek(target))
     }
 
     fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
-        let mut r = Ok(());
-        for child in &mut self.children {
-            r = child.seek_for_prev(target);
-            if r.is_err() {
-                break;
-            }
-        }
-        self.guard(r)?;
-        self.direction = Direction::Reverse;
-        self.find_largest();
-        Ok(())
+        self.position_all(Direction::Reverse, |c| c.seek_for_prev(target))
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
-        let mut r = Ok(());
-        for child in &mut self.children {
-            r = child.seek_to_first();
-            if r.is_err() {
-                break;
-            }
-        }
-        self.guard(r)?;
-        self.direction = Direction::Forward;
-        self.find_smallest();
-        Ok(())
+        self.position_all(Direction::Forward, |c| c.seek_to_first())
     }
 
     fn seek_to_last(&mut self) -> Result<()> {
-        let mut r = Ok(());
-        for child in &mut self.children {
-            r = child.seek_to_last();
-            if r.is_err() {
-                break;
-            }
-        }
-        self.guard(r)?;
-        self.direction = Direction::Reverse;
-        self.find_largest();
-        Ok(())
+        self.position_all(Direction::Reverse, |c| c.seek_to_last())
     }
 
     fn next(&mut self) -> Result<()> {
@@ -155,19 +160,7 @@ impl InternalIterator for MergingIterator {
             return Ok(());
         };
         if self.direction == Direction::Reverse {
-            let target = self.children[cur].key().to_vec();
-            for i in 0..self.children.len() {
-                if i == cur {
-                    continue;
-                }
-                let child = &mut self.children[i];
-                let mut r = child.seek(&target);
-                if r.is_ok() && child.valid() && key::compare(child.key(), &target).is_eq() {
-                    r = child.next();
-                }
-                self.guard(r)?;
-            }
-            self.direction = Direction::Forward;
+            self.turn(cur, Direction::Forward)?;
         }
         let r = self.children[cur].next();
         self.guard(r)?;
@@ -180,19 +173,7 @@ impl InternalIterator for MergingIterator {
             return Ok(());
         };
         if self.direction == Direction::Forward {
-            let target = self.children[cur].key().to_vec();
-            for i in 0..self.children.len() {
-                if i == cur {
-                    continue;
-                }
-                let child = &mut self.children[i];
-                let mut r = child.seek_for_prev(&target);
-                if r.is_ok() && child.valid() && key::compare(child.key(), &target).is_eq() {
-                    r = child.prev();
-                }
-                self.guard(r)?;
-            }
-            self.direction = Direction::Reverse;
+            self.turn(cur, Direction::Reverse)?;
         }
         let r = self.children[cur].prev();
         self.guard(r)?;

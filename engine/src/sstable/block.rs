@@ -136,6 +136,11 @@ impl Block {
         })
     }
 
+    /// The block's offset in its file.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Bytes of memory held.
     pub(crate) fn size(&self) -> usize {
         self.data.len()

@@ -112,11 +112,11 @@ impl Table {
         self.index.size() + self.bloom.as_ref().map_or(0, Bloom::size)
     }
 
-    fn data_block(&self, handle_bytes: &[u8], index_offset: u64) -> Result<Arc<Block>> {
+    fn data_block(&self, handle_bytes: &[u8]) -> Result<Arc<Block>> {
         let handle = BlockHandle::decode(handle_bytes).ok_or_else(|| {
             Error::corruption(
                 self.path.as_path(),
-                index_offset,
+                self.index.offset(),
                 "index block holds a malformed block handle",
             )
         })?;
@@ -147,7 +147,7 @@ impl Table {
         if !index.valid() {
             return Ok(None);
         }
-        let block = self.data_block(&index.value(), 0)?;
+        let block = self.data_block(&index.value())?;
         let mut it = BlockIter::new(block);
         it.seek(&target)?;
         if it.valid() && key::user_key(it.key()) == user_key {
@@ -181,7 +181,7 @@ impl TableIter {
             self.data = None;
             return Ok(());
         }
-        match self.table.data_block(&self.index.value(), 0) {
+        match self.table.data_block(&self.index.value()) {
             Ok(block) => {
                 self.data = Some(BlockIter::new(block));
                 Ok(())

@@ -49,10 +49,12 @@ enum Fragment {
         len: usize,
     },
     /// A damaged fragment; `next` is where the following fragment would start if the damaged
-    /// one's length field can be trusted.
+    /// one's length field can be trusted; `truncation` is set when the damage is the file
+    /// ending early or a zero-filled tail, rather than bytes failing their checksum.
     Bad {
         detail: String,
         next: Option<u64>,
+        truncation: bool,
     },
     End,
 }
@@ -61,6 +63,15 @@ fn bad(detail: impl Into<String>) -> Fragment {
     Fragment::Bad {
         detail: detail.into(),
         next: None,
+        truncation: false,
+    }
+}
+
+fn cut_off(detail: impl Into<String>) -> Fragment {
+    Fragment::Bad {
+        detail: detail.into(),
+        next: None,
+        truncation: true,
     }
 }
 
@@ -111,7 +122,7 @@ impl LogReader {
                 };
                 if self.block.len() - self.pos > 0 && self.block.len() < BLOCK_SIZE {
                     // A partial header at the very end of the file.
-                    return Ok(bad("truncated fragment header"));
+                    return Ok(cut_off("truncated fragment header"));
                 }
                 if !self.load_block(next)? {
                     return Ok(Fragment::End);
@@ -123,19 +134,24 @@ impl LogReader {
             let len = u16::from_le_bytes([self.block[h + 4], self.block[h + 5]]) as usize;
             let kind = self.block[h + 6];
             if kind == 0 && len == 0 && checksum == 0 {
-                return Ok(bad("zero-filled region"));
+                return Ok(cut_off("zero-filled region"));
             }
             let payload_start = h + HEADER_SIZE;
             if payload_start + len > self.block.len() {
-                return Ok(bad(format!(
-                    "fragment length {len} runs past the end of its block"
-                )));
+                let detail = format!("fragment length {len} runs past the end of its block");
+                // In a short (final) block this is the file ending mid-fragment.
+                return Ok(if self.block.len() < BLOCK_SIZE {
+                    cut_off(detail)
+                } else {
+                    bad(detail)
+                });
             }
             let payload = &self.block[payload_start..payload_start + len];
             if fragment_checksum(kind, payload) != checksum {
                 return Ok(Fragment::Bad {
                     detail: "checksum mismatch".into(),
                     next: Some(self.block_start + (payload_start + len) as u64),
+                    truncation: false,
                 });
             }
             if !(fragment::FULL..=fragment::LAST).contains(&kind) {
@@ -242,12 +258,12 @@ impl LogReader {
                     }
                     return Ok(None);
                 }
-                Fragment::Bad { detail, next } => {
+                Fragment::Bad {
+                    detail,
+                    next,
+                    truncation,
+                } => {
                     let at = assembled.as_ref().map_or(frag_offset, |(_, s)| *s);
-                    let truncation = detail.starts_with("truncated")
-                        || detail.starts_with("zero-filled")
-                        || detail.contains("past the end of its block")
-                            && self.block.len() < BLOCK_SIZE;
                     return self.damaged(at, detail, next, truncation);
                 }
                 Fragment::Ok {

@@ -17,7 +17,7 @@ pub(crate) struct LogWriter {
 }
 
 impl LogWriter {
-    /// A writer appending to `file`, which holds `existing_len` bytes already.
+    /// A writer appending to `file` (which may already hold records).
     pub(crate) fn new(file: Box<dyn WritableFile>, path: PathBuf) -> Self {
         let block_offset = (file.len() % BLOCK_SIZE as u64) as usize;
         LogWriter {
