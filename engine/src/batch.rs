@@ -8,8 +8,15 @@
 //! +-----------+-------------+----------------------------------------------+
 //! | seq u64LE | count u32LE | count x entry                                |
 //! +-----------+-------------+----------------------------------------------+
-//! entry := kind u8 | keyspace varint | key (varint len + bytes) | value (varint len + bytes, Put only)
+//! entry := flags|kind u8 | keyspace varint | [key stamp offset varint] | [value stamp offset varint]
+//!          | key (varint len + bytes) | value (varint len + bytes, Put only)
 //! ```
+//!
+//! The low bits of the first byte are the [`Kind`]; bit `0x80` says the key carries a
+//! *versionstamp* and bit `0x40` that the value does, each at the offset that follows. A
+//! versionstamp is the entry's own sequence number, 8 bytes big-endian, written over the
+//! placeholder bytes at that offset when the batch is decoded with its sequence number (at commit
+//! and again at replay, which gives the same number): keys that embed it sort in commit order.
 //!
 //! Entry `i` gets sequence number `seq + i`, so a batch of `n` entries uses `n` consecutive
 //! sequence numbers and a later write to the same key in the batch wins.
@@ -27,6 +34,12 @@ pub const MAX_VALUE_SIZE: usize = 64 * 1024 * 1024;
 pub(crate) const DEFAULT_KEYSPACE: u32 = 0;
 /// Bytes of the record header (sequence number and count).
 const HEADER: usize = 12;
+/// Flag bit: the key carries a versionstamp.
+const KEY_STAMP: u8 = 0x80;
+/// Flag bit: the value carries a versionstamp.
+const VALUE_STAMP: u8 = 0x40;
+/// Bytes of a versionstamp (a big-endian sequence number).
+pub const VERSIONSTAMP_SIZE: usize = 8;
 
 /// One write in a batch, with its key and value as slices of the batch's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +63,11 @@ pub struct WriteBatch {
     /// The WAL record: header (filled in at commit) and entries.
     rep: Vec<u8>,
     count: u32,
-    /// The first size limit broken, reported by [`WriteBatch::validate`].
-    oversized: Option<String>,
+    /// The first problem found (a size limit broken, a bad stamp offset), reported by
+    /// [`WriteBatch::validate`].
+    invalid: Option<String>,
+    /// The distinct keyspaces written, other than the default one.
+    keyspaces: Vec<u32>,
 }
 
 impl Default for WriteBatch {
@@ -59,7 +75,8 @@ impl Default for WriteBatch {
         WriteBatch {
             rep: vec![0; HEADER],
             count: 0,
-            oversized: None,
+            invalid: None,
+            keyspaces: Vec::new(),
         }
     }
 }
@@ -82,29 +99,132 @@ impl WriteBatch {
         self
     }
 
+    /// Adds a put of `key` → `value` in `keyspace`.
+    pub fn put_in(
+        &mut self,
+        keyspace: &crate::Keyspace,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        self.push(keyspace.id(), Kind::Put, key.as_ref(), value.as_ref());
+        self
+    }
+
+    /// Adds a deletion of `key` in `keyspace`.
+    pub fn delete_in(&mut self, keyspace: &crate::Keyspace, key: impl AsRef<[u8]>) -> &mut Self {
+        self.push(keyspace.id(), Kind::Delete, key.as_ref(), &[]);
+        self
+    }
+
+    /// Adds a put whose key and/or value embed the write's own commit sequence number (a
+    /// *versionstamp*, FoundationDB's versionstamped keys): the [`VERSIONSTAMP_SIZE`] bytes at
+    /// `key_offset` in `key` (and at `value_offset` in `value`) are placeholders, replaced at
+    /// commit by the entry's sequence number in big-endian order. Keys stamped this way sort
+    /// in commit order, across concurrent committers, with no lock around the transaction.
+    /// The number can be read back with [`crate::versionstamp`]. A placeholder that does not
+    /// fit makes the batch invalid.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = strata_engine::Db::open(dir.path(), Default::default()).unwrap();
+    /// let log = db.keyspace("log")?;
+    /// let mut batch = strata_engine::WriteBatch::new();
+    /// batch.put_versionstamped(&log, b"evt/\0\0\0\0\0\0\0\0", Some(4), "first", None);
+    /// db.write(batch, Default::default())?;
+    /// let (key, _) = log.iter().next().unwrap()?;
+    /// assert_eq!(strata_engine::versionstamp(&key[4..]), Some(db.last_sequence()));
+    /// # Ok::<(), strata_engine::Error>(())
+    /// ```
+    pub fn put_versionstamped(
+        &mut self,
+        keyspace: &crate::Keyspace,
+        key: impl AsRef<[u8]>,
+        key_offset: Option<usize>,
+        value: impl AsRef<[u8]>,
+        value_offset: Option<usize>,
+    ) -> &mut Self {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let fits = |offset: Option<usize>, len: usize| {
+            offset.is_none_or(|o| {
+                o.checked_add(VERSIONSTAMP_SIZE)
+                    .is_some_and(|end| end <= len)
+            })
+        };
+        if !fits(key_offset, key.len()) || !fits(value_offset, value.len()) {
+            if self.invalid.is_none() {
+                self.invalid = Some(format!(
+                    "a versionstamp of {VERSIONSTAMP_SIZE} bytes at key offset {key_offset:?} / value \
+                     offset {value_offset:?} does not fit a key of {} and a value of {} bytes",
+                    key.len(),
+                    value.len()
+                ));
+            }
+            return self;
+        }
+        self.push_stamped(
+            keyspace.id(),
+            Kind::Put,
+            key,
+            value,
+            key_offset,
+            value_offset,
+        );
+        self
+    }
+
+    /// Adds a write to keyspace id `keyspace`.
+    pub(crate) fn push_raw(&mut self, keyspace: u32, kind: Kind, key: &[u8], value: &[u8]) {
+        self.push_stamped(keyspace, kind, key, value, None, None);
+    }
+
     fn push(&mut self, keyspace: u32, kind: Kind, key: &[u8], value: &[u8]) {
-        if self.oversized.is_none() {
+        self.push_raw(keyspace, kind, key, value);
+    }
+
+    fn push_stamped(
+        &mut self,
+        keyspace: u32,
+        kind: Kind,
+        key: &[u8],
+        value: &[u8],
+        key_stamp: Option<usize>,
+        value_stamp: Option<usize>,
+    ) {
+        if self.invalid.is_none() {
             if key.len() > MAX_KEY_SIZE {
-                self.oversized = Some(format!(
+                self.invalid = Some(format!(
                     "key of {} bytes exceeds the limit of {MAX_KEY_SIZE} bytes",
                     key.len()
                 ));
             } else if value.len() > MAX_VALUE_SIZE {
-                self.oversized = Some(format!(
+                self.invalid = Some(format!(
                     "value of {} bytes exceeds the limit of {MAX_VALUE_SIZE} bytes",
                     value.len()
                 ));
             } else if self.count == u32::MAX {
-                self.oversized = Some("batch holds too many writes".into());
+                self.invalid = Some("batch holds too many writes".into());
             }
         }
-        if self.oversized.is_some() {
+        if self.invalid.is_some() {
             // Nothing more is stored: the batch will be rejected as a whole.
             return;
         }
+        if keyspace != DEFAULT_KEYSPACE && !self.keyspaces.contains(&keyspace) {
+            self.keyspaces.push(keyspace);
+        }
         self.rep.reserve(key.len() + value.len() + 12);
-        self.rep.push(kind as u8);
+        let mut flags = kind as u8;
+        if key_stamp.is_some() {
+            flags |= KEY_STAMP;
+        }
+        if value_stamp.is_some() {
+            flags |= VALUE_STAMP;
+        }
+        self.rep.push(flags);
         put_varint(&mut self.rep, u64::from(keyspace));
+        for offset in [key_stamp, value_stamp].into_iter().flatten() {
+            put_varint(&mut self.rep, offset as u64);
+        }
         put_bytes(&mut self.rep, key);
         if kind == Kind::Put {
             put_bytes(&mut self.rep, value);
@@ -131,12 +251,18 @@ impl WriteBatch {
     pub fn clear(&mut self) {
         self.rep.truncate(HEADER);
         self.count = 0;
-        self.oversized = None;
+        self.invalid = None;
+        self.keyspaces.clear();
+    }
+
+    /// The keyspaces written other than the default one (each once).
+    pub(crate) fn keyspaces(&self) -> &[u32] {
+        &self.keyspaces
     }
 
     /// Checks every key and value against the size limits.
     pub(crate) fn validate(&self) -> Result<()> {
-        match &self.oversized {
+        match &self.invalid {
             Some(m) => Err(Error::InvalidArgument(m.clone())),
             None => Ok(()),
         }
@@ -169,14 +295,32 @@ pub(crate) struct DecodedBatch {
     pub(crate) entries: Vec<BatchEntry>,
 }
 
-/// Decodes a batch record; keys and values are slices of `record`. The error says which part
-/// was bad.
+/// Reads the versionstamp (the commit sequence number) at the start of `bytes`.
+pub fn versionstamp(bytes: &[u8]) -> Option<u64> {
+    let stamp: [u8; VERSIONSTAMP_SIZE] = bytes.get(..VERSIONSTAMP_SIZE)?.try_into().ok()?;
+    Some(u64::from_be_bytes(stamp))
+}
+
+/// A copy of `bytes` with sequence number `seq` written at `offset` (big-endian).
+fn stamped(bytes: &[u8], offset: usize, seq: u64) -> Option<Bytes> {
+    let mut out = bytes.to_vec();
+    out.get_mut(offset..offset.checked_add(VERSIONSTAMP_SIZE)?)?
+        .copy_from_slice(&seq.to_be_bytes());
+    Some(Bytes::from(out))
+}
+
+/// Decodes a batch record with the sequence number in its header; keys and values are slices
+/// of `record` (except versionstamped ones). The error says which part was bad.
 pub(crate) fn decode(record: &Bytes) -> std::result::Result<DecodedBatch, String> {
+    let mut seq_bytes = [0u8; 8];
+    seq_bytes.copy_from_slice(record.get(..8).ok_or("batch header truncated")?);
+    decode_at(record, u64::from_le_bytes(seq_bytes))
+}
+
+/// Decodes a batch record as if committed at sequence number `seq`.
+pub(crate) fn decode_at(record: &Bytes, seq: u64) -> std::result::Result<DecodedBatch, String> {
     let mut src: &[u8] = record;
     let head = take(&mut src, HEADER).ok_or("batch header truncated")?;
-    let mut seq_bytes = [0u8; 8];
-    seq_bytes.copy_from_slice(&head[..8]);
-    let seq = u64::from_le_bytes(seq_bytes);
     let count = record_count(head) as usize;
     // Each entry takes at least 3 bytes; don't trust the count for allocation beyond that.
     let mut entries = Vec::with_capacity(count.min(src.len() / 3 + 1));
@@ -185,22 +329,40 @@ pub(crate) fn decode(record: &Bytes) -> std::result::Result<DecodedBatch, String
         let kind_byte = *take(&mut src, 1)
             .and_then(|b| b.first())
             .ok_or_else(|| format!("entry {i} of {count}: truncated"))?;
-        let kind = Kind::from_u8(kind_byte)
+        let kind = Kind::from_u8(kind_byte & !(KEY_STAMP | VALUE_STAMP))
             .ok_or_else(|| format!("entry {i} of {count}: unknown kind {kind_byte}"))?;
         let keyspace = get_varint(&mut src)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| format!("entry {i} of {count}: bad keyspace id"))?;
+        let mut offset = |flag: u8, what: &str| -> std::result::Result<Option<usize>, String> {
+            if kind_byte & flag == 0 {
+                return Ok(None);
+            }
+            get_varint(&mut src)
+                .and_then(|v| usize::try_from(v).ok())
+                .map(Some)
+                .ok_or_else(|| format!("entry {i} of {count}: bad {what} stamp offset"))
+        };
+        let key_stamp = offset(KEY_STAMP, "key")?;
+        let value_stamp = offset(VALUE_STAMP, "value")?;
         let key = get_bytes(&mut src).ok_or_else(|| format!("entry {i} of {count}: bad key"))?;
         let value = if kind == Kind::Put {
-            slice(get_bytes(&mut src).ok_or_else(|| format!("entry {i} of {count}: bad value"))?)
+            get_bytes(&mut src).ok_or_else(|| format!("entry {i} of {count}: bad value"))?
         } else {
-            Bytes::new()
+            &[]
+        };
+        let entry_seq = seq.wrapping_add(i as u64);
+        let fill = |bytes: &[u8], stamp: Option<usize>, what: &str| match stamp {
+            None => Ok(slice(bytes)),
+            Some(o) => stamped(bytes, o, entry_seq).ok_or_else(|| {
+                format!("entry {i} of {count}: {what} stamp offset {o} out of range")
+            }),
         };
         entries.push(BatchEntry {
             keyspace,
             kind,
-            key: slice(key),
-            value,
+            key: fill(key, key_stamp, "key")?,
+            value: fill(value, value_stamp, "value")?,
         });
     }
     if !src.is_empty() {

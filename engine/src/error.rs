@@ -54,6 +54,17 @@ pub enum Error {
         /// Why it does not qualify.
         detail: String,
     },
+    /// The keyspace does not exist (it was never created, or it was dropped).
+    #[error("keyspace {name:?} does not exist (never created, or dropped)")]
+    KeyspaceNotFound {
+        /// The keyspace's name.
+        name: String,
+    },
+    /// A transaction could not commit because a key it read, or a range it scanned, was
+    /// changed by another commit after it began (serializable isolation). Nothing was
+    /// written; retry the transaction from the start.
+    #[error("transaction conflict: {0}; nothing was written, retry the transaction")]
+    Conflict(String),
 }
 
 /// The engine's result type.
@@ -79,6 +90,11 @@ impl Error {
             offset,
             detail: detail.into(),
         }
+    }
+
+    /// Whether this is a transaction conflict (the transaction may be retried).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict(_))
     }
 
     /// Whether this is a corruption error.
@@ -113,6 +129,8 @@ impl Error {
                 dir: dir.clone(),
                 detail: detail.clone(),
             },
+            Error::KeyspaceNotFound { name } => Error::KeyspaceNotFound { name: name.clone() },
+            Error::Conflict(m) => Error::Conflict(m.clone()),
         }
     }
 }

@@ -20,9 +20,9 @@ mod stats;
 mod version;
 mod wal;
 
-pub use batch::{WriteBatch, MAX_KEY_SIZE, MAX_VALUE_SIZE};
-pub use db::{Cursor, Db, DbIter};
+pub use batch::{versionstamp, WriteBatch, MAX_KEY_SIZE, MAX_VALUE_SIZE, VERSIONSTAMP_SIZE};
+pub use db::{Cursor, Db, DbIter, Keyspace, Snapshot, Transaction, TxnIter};
 pub use key::MAX_SEQUENCE;
-pub use options::{Compression, Options, WalRecovery, WriteOptions};
+pub use options::{Compression, KeyspaceOptions, Options, WalRecovery, WriteOptions};
 pub use sstable::BlockCache;
 pub use stats::{LevelStats, Stats};

@@ -15,11 +15,18 @@
 //! tag 4 AddFile         keyspace varint | level varint | number varint | size varint |
 //!                       smallest bytes | largest bytes | smallest_seq varint | largest_seq varint
 //! tag 5 DeleteFile      keyspace varint | level varint | number varint
+//! tag 6 CreateKeyspace  keyspace varint | name bytes | options (see `TreeOptions::encode`)
+//! tag 7 DropKeyspace    keyspace varint   the keyspace and all its files are gone
+//! tag 8 NextKeyspaceId  varint   ids are never reused, so a dropped keyspace's WAL entries
+//!                                are recognised and skipped at replay
 //! ```
+//!
+//! Keyspace 0 is the default keyspace: it always exists and is never created or dropped.
 //!
 //! Tags are written to disk: never change or reuse one; a retired tag stays here as a comment.
 
 use crate::coding::{get_bytes, get_varint, put_bytes, put_varint};
+use crate::options::TreeOptions;
 use crate::version::{FileMeta, NUM_LEVELS};
 use bytes::Bytes;
 
@@ -29,6 +36,9 @@ mod tag {
     pub(super) const LAST_SEQUENCE: u64 = 3;
     pub(super) const ADD_FILE: u64 = 4;
     pub(super) const DELETE_FILE: u64 = 5;
+    pub(super) const CREATE_KEYSPACE: u64 = 6;
+    pub(super) const DROP_KEYSPACE: u64 = 7;
+    pub(super) const NEXT_KEYSPACE_ID: u64 = 8;
 }
 
 /// A change to the database's durable state.
@@ -41,6 +51,11 @@ pub(crate) struct VersionEdit {
     pub(crate) added: Vec<(u32, usize, FileMeta)>,
     /// (keyspace, level, file number)
     pub(crate) deleted: Vec<(u32, usize, u64)>,
+    /// Keyspaces created: (id, name, options).
+    pub(crate) created: Vec<(u32, String, TreeOptions)>,
+    /// Keyspaces dropped.
+    pub(crate) dropped: Vec<u32>,
+    pub(crate) next_keyspace_id: Option<u32>,
 }
 
 impl VersionEdit {
@@ -55,6 +70,18 @@ impl VersionEdit {
                 put_varint(&mut buf, t);
                 put_varint(&mut buf, v);
             }
+        }
+        if let Some(id) = self.next_keyspace_id {
+            put_varint(&mut buf, tag::NEXT_KEYSPACE_ID);
+            put_varint(&mut buf, u64::from(id));
+        }
+        // Creations before files (a snapshot adds a keyspace's files after creating it), drops
+        // last.
+        for (id, name, opts) in &self.created {
+            put_varint(&mut buf, tag::CREATE_KEYSPACE);
+            put_varint(&mut buf, u64::from(*id));
+            put_bytes(&mut buf, name.as_bytes());
+            opts.encode(&mut buf);
         }
         for (ks, level, f) in &self.added {
             put_varint(&mut buf, tag::ADD_FILE);
@@ -72,6 +99,10 @@ impl VersionEdit {
             put_varint(&mut buf, u64::from(*ks));
             put_varint(&mut buf, *level as u64);
             put_varint(&mut buf, *number);
+        }
+        for id in &self.dropped {
+            put_varint(&mut buf, tag::DROP_KEYSPACE);
+            put_varint(&mut buf, u64::from(*id));
         }
         buf
     }
@@ -126,6 +157,20 @@ impl VersionEdit {
                     let number = num(&mut src, "deleted file's number")?;
                     edit.deleted.push((ks, level, number));
                 }
+                tag::CREATE_KEYSPACE => {
+                    let id = keyspace(&mut src, "created keyspace's id")?;
+                    let name = get_bytes(&mut src)
+                        .and_then(|b| std::str::from_utf8(b).ok())
+                        .ok_or("truncated or non-UTF-8 keyspace name")?
+                        .to_owned();
+                    let opts = TreeOptions::decode(&mut src)
+                        .map_err(|e| format!("keyspace {name:?} options: {e}"))?;
+                    edit.created.push((id, name, opts));
+                }
+                tag::DROP_KEYSPACE => edit.dropped.push(keyspace(&mut src, "dropped keyspace")?),
+                tag::NEXT_KEYSPACE_ID => {
+                    edit.next_keyspace_id = Some(keyspace(&mut src, "next keyspace id")?)
+                }
                 other => return Err(format!("unknown tag {other}")),
             }
         }
@@ -156,6 +201,17 @@ mod tests {
                 },
             )],
             deleted: vec![(0, 1, 5)],
+            created: vec![(
+                3,
+                "events".into(),
+                TreeOptions {
+                    compression: crate::Compression::Zstd { level: -3 },
+                    bloom_bits_per_key: 12,
+                    block_size: 8192,
+                },
+            )],
+            dropped: vec![2],
+            next_keyspace_id: Some(4),
         }
     }
 

@@ -6,7 +6,7 @@ use crate::Result;
 use bytes::Bytes;
 use crossbeam_skiplist::SkipMap;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Per-entry overhead counted towards the memtable's size: the skiplist node (key and value
@@ -24,8 +24,6 @@ pub(crate) struct MemTable {
     map: SkipMap<InternalKey, Bytes>,
     /// Approximate bytes held: keys, values and per-entry overhead.
     size: AtomicUsize,
-    /// The largest sequence number inserted (0 when empty).
-    max_seq: AtomicU64,
 }
 
 impl MemTable {
@@ -33,7 +31,6 @@ impl MemTable {
         MemTable {
             map: SkipMap::new(),
             size: AtomicUsize::new(0),
-            max_seq: AtomicU64::new(0),
         }
     }
 
@@ -44,7 +41,6 @@ impl MemTable {
             allocation(ikey.len()) + allocation(value.len()) + ENTRY_OVERHEAD,
             Ordering::Relaxed,
         );
-        self.max_seq.fetch_max(seq, Ordering::Relaxed);
         self.map.insert(InternalKey::new(ikey), value);
     }
 
@@ -72,11 +68,6 @@ impl MemTable {
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
         self.map.len()
-    }
-
-    /// The largest sequence number inserted.
-    pub(crate) fn max_seq(&self) -> u64 {
-        self.max_seq.load(Ordering::Relaxed)
     }
 
     /// A cursor over all entries; it keeps the memtable alive.

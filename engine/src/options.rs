@@ -346,3 +346,119 @@ impl WriteOptions {
         self
     }
 }
+
+/// Options for one keyspace, given when it is created (see [`crate::Db::open_keyspace`]);
+/// anything left unset takes the database's [`Options`]. They are stored with the keyspace:
+/// reopening it uses the options it was created with.
+///
+/// ```
+/// use strata_engine::{Compression, KeyspaceOptions};
+/// let opts = KeyspaceOptions::new().compression(Compression::None).bloom_bits_per_key(16);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyspaceOptions {
+    compression: Option<Compression>,
+    bloom_bits_per_key: Option<usize>,
+    block_size: Option<usize>,
+}
+
+impl KeyspaceOptions {
+    /// Everything from the database's options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Block compression of this keyspace's table files.
+    pub fn compression(mut self, c: Compression) -> Self {
+        self.compression = Some(c);
+        self
+    }
+
+    /// Bloom filter bits per key (0 disables the filter).
+    pub fn bloom_bits_per_key(mut self, bits: usize) -> Self {
+        self.bloom_bits_per_key = Some(bits);
+        self
+    }
+
+    /// Target uncompressed size of a data block.
+    pub fn block_size(mut self, bytes: usize) -> Self {
+        self.block_size = Some(bytes);
+        self
+    }
+
+    /// The options with the database's filling the gaps, checked like [`Options`]'.
+    pub(crate) fn resolve(&self, db: &Options) -> Result<TreeOptions> {
+        let mut check = db.clone();
+        check.compression = self.compression.unwrap_or(db.compression);
+        check.bloom_bits_per_key = self.bloom_bits_per_key.unwrap_or(db.bloom_bits_per_key);
+        check.block_size = self.block_size.unwrap_or(db.block_size);
+        check.validate()?;
+        Ok(TreeOptions {
+            compression: check.compression,
+            bloom_bits_per_key: check.bloom_bits_per_key,
+            block_size: check.block_size,
+        })
+    }
+}
+
+/// A keyspace's resolved table options, as stored in the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TreeOptions {
+    pub(crate) compression: Compression,
+    pub(crate) bloom_bits_per_key: usize,
+    pub(crate) block_size: usize,
+}
+
+impl TreeOptions {
+    /// The default keyspace's options: the database's.
+    pub(crate) fn from_db(o: &Options) -> Self {
+        TreeOptions {
+            compression: o.compression,
+            bloom_bits_per_key: o.bloom_bits_per_key,
+            block_size: o.block_size,
+        }
+    }
+
+    /// Encoding: compression (0 = none, 1 = zstd followed by its level, zigzag) | bloom bits |
+    /// block size, all varints.
+    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+        use crate::coding::put_varint;
+        match self.compression {
+            Compression::None => put_varint(buf, 0),
+            Compression::Zstd { level } => {
+                put_varint(buf, 1);
+                put_varint(buf, ((level << 1) ^ (level >> 31)) as u32 as u64);
+            }
+        }
+        put_varint(buf, self.bloom_bits_per_key as u64);
+        put_varint(buf, self.block_size as u64);
+    }
+
+    pub(crate) fn decode(src: &mut &[u8]) -> std::result::Result<Self, String> {
+        use crate::coding::get_varint;
+        let mut num = |what: &str| get_varint(src).ok_or_else(|| format!("truncated {what}"));
+        let compression = match num("compression")? {
+            0 => Compression::None,
+            1 => {
+                let z = u32::try_from(num("zstd level")?).map_err(|_| "bad zstd level")?;
+                Compression::Zstd {
+                    level: ((z >> 1) as i32) ^ -((z & 1) as i32),
+                }
+            }
+            other => return Err(format!("unknown compression {other}")),
+        };
+        let bloom_bits_per_key = usize::try_from(num("bloom bits")?)
+            .ok()
+            .filter(|&b| b <= 64)
+            .ok_or("bloom bits per key out of range")?;
+        let block_size = usize::try_from(num("block size")?)
+            .ok()
+            .filter(|b| (256..=16 << 20).contains(b))
+            .ok_or("block size out of range")?;
+        Ok(TreeOptions {
+            compression,
+            bloom_bits_per_key,
+            block_size,
+        })
+    }
+}

@@ -14,9 +14,13 @@ pub struct LevelStats {
 /// A snapshot of the database's figures, from [`crate::Db::stats`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Per level, level 0 first.
+    /// Per level, level 0 first, summed over keyspaces.
     pub levels: Vec<LevelStats>,
-    /// Bytes in the active memtable.
+    /// Live keyspaces, the default one included.
+    pub keyspaces: usize,
+    /// Live snapshots (transactions hold one each); each keeps the versions it can see.
+    pub live_snapshots: usize,
+    /// Bytes in the active memtables.
     pub memtable_bytes: u64,
     /// Entries in the active memtable.
     pub memtable_entries: u64,

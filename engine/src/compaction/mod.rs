@@ -21,7 +21,7 @@ use crate::iter::{InternalIterator, MergingIterator};
 use crate::key::{self, Kind};
 use crate::manifest::VersionEdit;
 use crate::sstable::TableBuilder;
-use crate::version::{LiveTable, Version};
+use crate::version::LiveTable;
 use crate::{filename, Error, Result};
 use picker::Plan;
 use std::sync::atomic::Ordering;
@@ -60,7 +60,8 @@ fn run(inner: &Inner) {
                 let result = inner.run_compaction(&plan);
                 inner.release(&plan);
                 match result {
-                    Ok(()) | Err(Error::ShuttingDown) => {}
+                    // A keyspace dropped mid-compaction is not a failure of the database.
+                    Ok(()) | Err(Error::ShuttingDown | Error::KeyspaceNotFound { .. }) => {}
                     Err(e) => inner.set_bg_error(&e),
                 }
             }
@@ -76,15 +77,29 @@ fn run(inner: &Inner) {
 }
 
 impl Inner {
-    /// Picks a background compaction and marks its files busy.
+    /// Picks a background compaction — in the keyspace whose tree needs it most — and marks
+    /// its files busy.
     fn pick_and_reserve(&self) -> Option<Plan> {
         let mut vs = self.versions.lock();
-        let plan = picker::pick(
-            &vs.version,
-            &self.picker_config(),
-            &vs.compacting,
-            &vs.pointers,
-        )?;
+        let cfg = self.picker_config();
+        let mut trees: Vec<(f64, u32)> = vs
+            .trees
+            .iter()
+            .map(|(&id, t)| {
+                let top = picker::scores(&t.version, &cfg, &vs.compacting)
+                    .into_iter()
+                    .fold(0.0, f64::max);
+                (top, id)
+            })
+            .filter(|(score, _)| *score >= 1.0)
+            .collect();
+        trees.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let plan = trees.into_iter().find_map(|(_, id)| {
+            let t = &vs.trees[&id];
+            let mut plan = picker::pick(&t.version, &cfg, &vs.compacting, &t.pointers)?;
+            plan.keyspace = id;
+            Some(plan)
+        })?;
         vs.compacting.extend(plan.file_numbers());
         Some(plan)
     }
@@ -106,7 +121,7 @@ impl Inner {
                 added: plan
                     .inputs
                     .iter()
-                    .map(|f| (0, plan.output_level, f.meta.clone()))
+                    .map(|f| (plan.keyspace, plan.output_level, f.meta.clone()))
                     .collect(),
                 deleted: plan.deletions().collect(),
                 ..VersionEdit::default()
@@ -126,7 +141,7 @@ impl Inner {
         let edit = VersionEdit {
             added: outputs
                 .iter()
-                .map(|f| (0, plan.output_level, f.meta.clone()))
+                .map(|f| (plan.keyspace, plan.output_level, f.meta.clone()))
                 .collect(),
             deleted: plan.deletions().collect(),
             ..VersionEdit::default()
@@ -151,20 +166,30 @@ impl Inner {
         inputs_obsolete: bool,
     ) -> Result<()> {
         let mut vs = self.versions.lock();
+        if !vs.trees.contains_key(&plan.keyspace) {
+            // The keyspace was dropped meanwhile (its inputs are already marked obsolete):
+            // the outputs are unreferenced.
+            if inputs_obsolete {
+                for (_, f) in &added {
+                    f.table.mark_obsolete(self.fs.clone());
+                }
+            }
+            return Ok(());
+        }
         vs.log_edit(&edit)?;
         let deleted: Vec<(usize, u64)> = edit.deleted.iter().map(|(_, l, n)| (*l, *n)).collect();
-        let version = Arc::new(vs.version.apply(&deleted, added));
-        vs.version = version.clone();
-        if let Some(largest) = plan.inputs.iter().map(|f| f.meta.largest_user_key()).max() {
-            vs.pointers[plan.level] = Some(largest.to_vec());
+        if let Some(tree) = vs.trees.get_mut(&plan.keyspace) {
+            tree.version = Arc::new(tree.version.apply(&deleted, added));
+            if let Some(largest) = plan.inputs.iter().map(|f| f.meta.largest_user_key()).max() {
+                tree.pointers[plan.level] = Some(largest.to_vec());
+            }
         }
-        drop(vs);
         if inputs_obsolete {
             for f in plan.inputs.iter().chain(&plan.next_inputs) {
                 f.table.mark_obsolete(self.fs.clone());
             }
         }
-        self.install_version(version);
+        self.install_version(&vs);
         Ok(())
     }
 
@@ -176,7 +201,16 @@ impl Inner {
         }
         let mut iter = MergingIterator::new(children);
         iter.seek_to_first()?;
-        let version = self.versions.lock().version.clone();
+        let (version, opts) = {
+            let vs = self.versions.lock();
+            let tree = vs
+                .trees
+                .get(&plan.keyspace)
+                .ok_or_else(|| Error::KeyspaceNotFound {
+                    name: format!("#{} (dropped during a compaction)", plan.keyspace),
+                })?;
+            (tree.version.clone(), tree.opts)
+        };
         let oldest_snapshot = self.oldest_snapshot();
         let target = self.opts.target_file_size;
         let mut outputs: Vec<LiveTable> = Vec::new();
@@ -218,7 +252,7 @@ impl Inner {
                 last_seq_for_key = seq;
                 if !drop_entry {
                     if builder.is_none() {
-                        builder = Some(self.new_table()?);
+                        builder = Some(self.new_table(&opts)?);
                     }
                     if let Some((b, _)) = builder.as_mut() {
                         b.add(ikey, &iter.value())?;
@@ -263,13 +297,22 @@ impl Inner {
     /// Compacts every file overlapping `[lo, hi]` (`None` = unbounded) down to the deepest
     /// level holding data, after flushing the memtable. Waits for background compactions
     /// holding the same files.
-    pub(crate) fn compact_range(&self, lo: Option<&[u8]>, hi: Option<&[u8]>) -> Result<()> {
+    pub(crate) fn compact_range(
+        &self,
+        (ks, name): crate::db::KsRef<'_>,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
+    ) -> Result<()> {
         self.flush()?;
+        let gone = || Error::KeyspaceNotFound {
+            name: name.to_string(),
+        };
         let deepest = {
             let vs = self.versions.lock();
-            (1..vs.version.levels.len())
+            let version = &vs.trees.get(&ks).ok_or_else(gone)?.version;
+            (1..version.levels.len())
                 .rev()
-                .find(|&l| !vs.version.levels[l].is_empty())
+                .find(|&l| !version.levels[l].is_empty())
                 .unwrap_or(1)
         };
         for level in 0..deepest {
@@ -278,17 +321,18 @@ impl Inner {
                 let generation = self.state.lock().generation;
                 let plan = {
                     let mut vs = self.versions.lock();
+                    let version = vs.trees.get(&ks).ok_or_else(gone)?.version.clone();
                     let inputs = if level == 0 {
                         // Level-0 files overlap each other: take them all, or an older file
                         // left behind could shadow newer data moved below it.
-                        let any = vs.version.levels[0].iter().any(|f| f.meta.overlaps(lo, hi));
+                        let any = version.levels[0].iter().any(|f| f.meta.overlaps(lo, hi));
                         if any {
-                            vs.version.levels[0].clone()
+                            version.levels[0].clone()
                         } else {
                             Vec::new()
                         }
                     } else {
-                        vs.version.overlapping(level, lo, hi)
+                        version.overlapping(level, lo, hi)
                     };
                     if inputs.is_empty() {
                         break;
@@ -299,7 +343,10 @@ impl Inner {
                     let plan = if busy {
                         None
                     } else {
-                        picker::plan_for(&vs.version, level, inputs, &vs.compacting)
+                        picker::plan_for(&version, level, inputs, &vs.compacting).map(|mut p| {
+                            p.keyspace = ks;
+                            p
+                        })
                     };
                     if let Some(p) = &plan {
                         vs.compacting.extend(p.file_numbers());
@@ -333,13 +380,13 @@ impl Inner {
         Ok(())
     }
 
-    /// Publishes `version` to readers and wakes waiters.
-    pub(crate) fn install_version(&self, version: Arc<Version>) {
-        let st = self.state.lock();
-        let mem = self.view.read().mem.clone();
-        self.install_view(mem, &st, version);
+    /// Publishes `vs`'s versions to readers and wakes waiters.
+    pub(crate) fn install_version(&self, vs: &crate::db::VersionSet) {
+        let mut st = self.state.lock();
+        self.republish_view(vs, &st);
+        st.generation += 1;
         drop(st);
-        self.bump_generation();
+        self.state_cv.notify_all();
     }
 
     /// Counts a change of version or of what is being compacted, and wakes every waiter.

@@ -47,6 +47,8 @@ impl PickerConfig {
 /// A chosen compaction.
 #[derive(Clone)]
 pub(crate) struct Plan {
+    /// The keyspace whose tree this compacts (set by the caller; the picker sees one tree).
+    pub(crate) keyspace: u32,
     pub(crate) level: usize,
     pub(crate) output_level: usize,
     /// Files from `level`.
@@ -68,7 +70,8 @@ impl Plan {
 
     /// The manifest deletions of every input, as (keyspace, level, file number).
     pub(crate) fn deletions(&self) -> impl Iterator<Item = (u32, usize, u64)> + '_ {
-        let at = |level: usize| move |f: &Arc<LiveTable>| (0, level, f.meta.number);
+        let ks = self.keyspace;
+        let at = move |level: usize| move |f: &Arc<LiveTable>| (ks, level, f.meta.number);
         self.inputs
             .iter()
             .map(at(self.level))
@@ -200,6 +203,7 @@ pub(crate) fn plan_for(
     }
     let trivial_move = next_inputs.is_empty() && disjoint(&inputs);
     Some(Plan {
+        keyspace: 0,
         level,
         output_level: level + 1,
         inputs,

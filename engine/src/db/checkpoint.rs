@@ -22,10 +22,10 @@ impl Inner {
         }
         // Seal and flush the memtable, so the table files hold everything written so far.
         self.flush()?;
-        // The version pins its files: none is deleted while we link them.
-        let (version, flushed_seq) = {
+        // The edit's versions pin their files: none is deleted while we link them.
+        let (body, versions, flushed_seq) = {
             let vs = self.versions.lock();
-            (vs.version.clone(), vs.flushed_seq)
+            (vs.snapshot_edit(), vs.versions(), vs.flushed_seq)
         };
         let io = |what: &str, p: &Path| {
             let context = format!("{what} {}", p.display());
@@ -34,23 +34,21 @@ impl Inner {
         self.fs
             .create_dir_all(dest)
             .map_err(io("creating directory", dest))?;
-        let mut added = Vec::new();
-        for (level, f) in version.files() {
-            let from = filename::table(&self.dir, f.meta.number);
-            let to = filename::table(dest, f.meta.number);
+        for (_, _, meta) in &body.added {
+            let from = filename::table(&self.dir, meta.number);
+            let to = filename::table(dest, meta.number);
             self.fs
                 .hard_link(&from, &to)
                 .map_err(io("linking into checkpoint", &from))?;
-            added.push((0, level, f.meta.clone()));
         }
+        drop(versions);
         let next_file = self.next_file.load(Ordering::SeqCst);
         let snapshot = VersionEdit {
             // No WAL is carried over: everything up to `flushed_seq` is in the tables.
             log_number: Some(next_file),
             next_file_number: Some(next_file + 1),
             last_sequence: Some(flushed_seq),
-            added,
-            deleted: Vec::new(),
+            ..body
         };
         // CURRENT is written last: a checkpoint cut short by a crash does not open as a database.
         super::open::write_manifest(self.fs.as_ref(), dest, next_file, &snapshot)?;

@@ -38,6 +38,8 @@ enum Direction {
 /// ```
 pub struct Cursor {
     iter: MergingIterator,
+    /// Set when the keyspace was not live when the cursor was made: every seek fails with it.
+    missing: Option<Arc<str>>,
     read_seq: u64,
     lower: Bound<Bytes>,
     upper: Bound<Bytes>,
@@ -56,19 +58,26 @@ fn owned(b: Bound<&impl AsRef<[u8]>>) -> Bound<Bytes> {
 }
 
 impl Cursor {
+    /// A cursor over keyspace `ks` (named `name`, for errors) in `view`.
     pub(crate) fn new<K: AsRef<[u8]>>(
         view: &ReadView,
+        (ks, name): (u32, &Arc<str>),
         read_seq: u64,
         range: impl RangeBounds<K>,
     ) -> Cursor {
         let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
-        children.push(Box::new(view.mem.iter()));
-        for imm in &view.imms {
-            children.push(Box::new(imm.iter()));
+        let tree = view.tree(ks);
+        let missing = tree.is_none().then(|| name.clone());
+        let (mems, version) = match tree {
+            Some((mems, version)) => (mems, version.levels.as_slice()),
+            None => (Vec::new(), &[][..]),
+        };
+        for mem in mems {
+            children.push(Box::new(mem.iter()));
         }
         // Level 0 files overlap: one child each. Deeper levels are sorted and disjoint: one
         // child per level, opening a single file at a time.
-        for (level, files) in view.version.levels.iter().enumerate() {
+        for (level, files) in version.iter().enumerate() {
             if level == 0 {
                 for f in files {
                     children.push(Box::new(f.table.iter()));
@@ -79,6 +88,7 @@ impl Cursor {
         }
         Cursor {
             iter: MergingIterator::new(children),
+            missing,
             read_seq,
             lower: owned(range.start_bound()),
             upper: owned(range.end_bound()),
@@ -130,8 +140,19 @@ impl Cursor {
         Err(e)
     }
 
+    /// Fails if the cursor's keyspace did not exist when it was made.
+    fn check_keyspace(&self) -> Result<()> {
+        match &self.missing {
+            Some(name) => Err(Error::KeyspaceNotFound {
+                name: name.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Moves to the first key in range.
     pub fn seek_to_first(&mut self) -> Result<()> {
+        self.check_keyspace()?;
         match self.lower.clone() {
             Bound::Included(l) => self.seek(l),
             Bound::Excluded(l) => {
@@ -147,6 +168,7 @@ impl Cursor {
 
     /// Moves to the last key in range.
     pub fn seek_to_last(&mut self) -> Result<()> {
+        self.check_keyspace()?;
         match self.upper.clone() {
             Bound::Included(u) => self.seek_for_prev(u),
             Bound::Excluded(u) => {
@@ -164,6 +186,7 @@ impl Cursor {
 
     /// Moves to the first key `>= key` (within the range).
     pub fn seek(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.check_keyspace()?;
         let k = key.as_ref();
         if self.below_lower(k) {
             return self.seek_to_first();
@@ -187,6 +210,7 @@ impl Cursor {
 
     /// Moves to the last key `<= key` (within the range).
     pub fn seek_for_prev(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.check_keyspace()?;
         let k = key.as_ref();
         if self.above_upper(k) {
             return self.seek_to_last();
@@ -329,6 +353,7 @@ impl Cursor {
 /// item, after which the iterator ends.
 pub struct DbIter {
     view: Arc<ReadView>,
+    keyspace: (u32, Arc<str>),
     read_seq: u64,
     lower: Bound<Bytes>,
     upper: Bound<Bytes>,
@@ -340,11 +365,13 @@ pub struct DbIter {
 impl DbIter {
     pub(crate) fn new<K: AsRef<[u8]>>(
         view: Arc<ReadView>,
+        keyspace: (u32, Arc<str>),
         read_seq: u64,
         range: impl RangeBounds<K>,
     ) -> DbIter {
         DbIter {
             view,
+            keyspace,
             read_seq,
             lower: owned(range.start_bound()),
             upper: owned(range.end_bound()),
@@ -357,6 +384,7 @@ impl DbIter {
     fn cursor(&self) -> Cursor {
         Cursor::new(
             &self.view,
+            (self.keyspace.0, &self.keyspace.1),
             self.read_seq,
             (self.lower.clone(), self.upper.clone()),
         )

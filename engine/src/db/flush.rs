@@ -9,7 +9,8 @@
 use super::{Imm, Inner};
 use crate::iter::InternalIterator;
 use crate::manifest::VersionEdit;
-use crate::options::Compression;
+use crate::memtable::MemTable;
+use crate::options::{Compression, TreeOptions};
 use crate::sstable::{Table, TableBuilder, TableBuilderOptions};
 use crate::version::{FileMeta, LiveTable};
 use crate::{filename, Error, Result};
@@ -28,7 +29,7 @@ pub(crate) fn spawn(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
 
 fn run(inner: &Inner) {
     loop {
-        let (mem, next_log) = {
+        let imm = {
             let mut st = inner.state.lock();
             loop {
                 if st.shutting_down {
@@ -36,97 +37,143 @@ fn run(inner: &Inner) {
                 }
                 if st.bg_error.is_none() {
                     if let Some(imm) = st.imms.front() {
-                        break (imm.mem.clone(), imm.next_log);
+                        break Imm {
+                            mems: imm.mems.clone(),
+                            next_log: imm.next_log,
+                            last_seq: imm.last_seq,
+                        };
                     }
                 }
                 inner.state_cv.wait(&mut st);
             }
         };
-        if let Err(e) = inner.flush_memtable(&Imm { mem, next_log }) {
+        if let Err(e) = inner.flush_memtable(&imm) {
             inner.set_bg_error(&e);
         }
     }
 }
 
 impl Inner {
-    pub(crate) fn table_options(&self) -> TableBuilderOptions {
+    /// How table files of a keyspace with options `opts` are built.
+    pub(crate) fn table_options(&self, opts: &TreeOptions) -> TableBuilderOptions {
         TableBuilderOptions {
-            block_size: self.opts.block_size,
+            block_size: opts.block_size,
             restart_interval: self.opts.block_restart_interval,
-            zstd_level: match self.opts.compression {
+            zstd_level: match opts.compression {
                 Compression::None => None,
                 Compression::Zstd { level } => Some(level),
             },
-            bloom_bits_per_key: self.opts.bloom_bits_per_key,
+            bloom_bits_per_key: opts.bloom_bits_per_key,
         }
     }
 
-    /// Writes the oldest immutable memtable to a table file and installs it.
+    /// Writes the oldest sealed generation of memtables to level-0 table files (one per
+    /// non-empty keyspace) and installs them with one manifest edit, so the generation's
+    /// writes become durable in table files together, as they were committed.
     fn flush_memtable(&self, imm: &Imm) -> Result<()> {
-        let (builder, number) = self.new_table()?;
-        let live = match self.write_memtable(imm, builder, number) {
-            Ok(live) => live,
-            Err(e) => {
-                let _ = self.fs.remove_file(&filename::table(&self.dir, number));
-                return Err(e);
+        let mut written: Vec<(u32, LiveTable)> = Vec::new();
+        let discard = |tables: &[(u32, LiveTable)]| {
+            for (_, t) in tables {
+                t.table.mark_obsolete(self.fs.clone());
             }
         };
+        for (&ks, mem) in imm.mems.iter() {
+            if mem.is_empty() {
+                continue;
+            }
+            let Some(opts) = self.versions.lock().trees.get(&ks).map(|t| t.opts) else {
+                continue; // dropped
+            };
+            let (builder, number) = self.new_table(&opts)?;
+            match self.write_memtable(mem, builder, number) {
+                Ok(live) => written.push((ks, live)),
+                Err(e) => {
+                    let _ = self.fs.remove_file(&filename::table(&self.dir, number));
+                    discard(&written);
+                    return Err(e);
+                }
+            }
+        }
+        if !written.is_empty() {
+            if let Err(e) = self
+                .fs
+                .sync_dir(&self.dir)
+                .map_err(|e| Error::io(format!("syncing directory {}", self.dir.display()), e))
+            {
+                discard(&written);
+                return Err(e);
+            }
+        }
+        let mut vs = self.versions.lock();
+        // A keyspace dropped while its table was written: the table goes unreferenced.
+        let (live, dropped): (Vec<_>, Vec<_>) = written
+            .into_iter()
+            .partition(|(ks, _)| vs.trees.contains_key(ks));
+        discard(&dropped);
         let edit = VersionEdit {
             log_number: Some(imm.next_log),
             next_file_number: Some(self.next_file.load(Ordering::SeqCst)),
-            last_sequence: Some(imm.mem.max_seq()),
-            added: vec![(0, 0, live.meta.clone())],
-            deleted: Vec::new(),
+            last_sequence: Some(imm.last_seq.max(vs.flushed_seq)),
+            added: live
+                .iter()
+                .map(|(ks, t)| (*ks, 0, t.meta.clone()))
+                .collect(),
+            ..VersionEdit::default()
         };
-        let size = live.meta.size;
-        let mut versions = self.versions.lock();
-        versions.log_edit(&edit)?;
-        let version = Arc::new(versions.version.with_file(0, Arc::new(live)));
-        versions.version = version.clone();
-        versions.flushed_seq = imm.mem.max_seq();
-        drop(versions);
-        self.counters.flush_bytes.fetch_add(size, Ordering::Relaxed);
+        // On failure the tables stay on disk: the edit may have reached the manifest. If it
+        // did not, the next open deletes them as unreferenced.
+        vs.log_edit(&edit)?;
+        let bytes: u64 = live.iter().map(|(_, t)| t.meta.size).sum();
+        for (ks, t) in live {
+            if let Some(tree) = vs.trees.get_mut(&ks) {
+                tree.version = Arc::new(tree.version.with_file(0, Arc::new(t)));
+            }
+        }
+        vs.flushed_seq = imm.last_seq.max(vs.flushed_seq);
+        self.counters
+            .flush_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
 
         let mut st = self.state.lock();
         st.imms.pop_front();
-        let mem = self.view.read().mem.clone();
-        self.install_view(mem, &st, version);
+        self.republish_view(&vs, &st);
         st.generation += 1;
         drop(st);
+        drop(vs);
         self.state_cv.notify_all();
         self.delete_obsolete_logs(imm.next_log);
         Ok(())
     }
 
+    /// Writes one memtable into a table file (fsynced; the caller syncs the directory).
     fn write_memtable(
         &self,
-        imm: &Imm,
+        mem: &Arc<MemTable>,
         mut builder: TableBuilder,
         number: u64,
     ) -> Result<LiveTable> {
-        let mut it = imm.mem.iter();
+        let mut it = mem.iter();
         it.seek_to_first()?;
         while it.valid() {
             builder.add(it.key(), &it.value())?;
             it.next()?;
         }
-        let live = self.finish_table(builder, number)?;
-        self.fs
-            .sync_dir(&self.dir)
-            .map_err(|e| Error::io(format!("syncing directory {}", self.dir.display()), e))?;
-        Ok(live)
+        self.finish_table(builder, number)
     }
 
     /// Starts a new table file (flush or compaction output); returns its builder and number.
-    pub(crate) fn new_table(&self) -> Result<(TableBuilder, u64)> {
+    pub(crate) fn new_table(&self, opts: &TreeOptions) -> Result<(TableBuilder, u64)> {
         let number = self.next_file.fetch_add(1, Ordering::SeqCst);
         let path = filename::table(&self.dir, number);
         let file = self
             .fs
             .create(&path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        Ok((TableBuilder::new(file, path, self.table_options())?, number))
+        Ok((
+            TableBuilder::new(file, path, self.table_options(opts))?,
+            number,
+        ))
     }
 
     /// Finishes (and fsyncs) a table file and opens it for reading. The caller syncs the

@@ -12,17 +12,23 @@
 mod checkpoint;
 mod cursor;
 mod flush;
+mod keyspace;
 mod open;
+mod snapshot;
+mod txn;
 mod write;
 
 pub use cursor::{Cursor, DbIter};
+pub use keyspace::Keyspace;
+pub use snapshot::Snapshot;
+pub use txn::{Transaction, TxnIter};
 
 use crate::compaction;
 use crate::fs::{FileLock, FileSystem};
 use crate::key::Kind;
 use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
-use crate::options::{Options, WriteOptions};
+use crate::options::{KeyspaceOptions, Options, TreeOptions, WriteOptions};
 use crate::sstable::BlockCache;
 use crate::stats::{LevelStats, Stats};
 use crate::version::Version;
@@ -30,8 +36,8 @@ use crate::wal::LogWriter;
 use crate::{Error, Result, WriteBatch};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, RwLock};
-use std::collections::{HashSet, VecDeque};
-use std::ops::RangeBounds;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,42 +70,67 @@ struct Handle {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// What a reader needs: the memtables and table files at one moment; and, for the writers'
-/// throttle, the compaction debt of those files (computed once per view, not per write).
+/// The active memtables (or one sealed generation of them), one per keyspace.
+pub(crate) type MemSet = BTreeMap<u32, Arc<MemTable>>;
+
+/// What a reader needs: every keyspace's memtables and table files at one moment; and, for
+/// the writers' throttle, the compaction debt of those files (computed once per view, not per
+/// write).
 pub(crate) struct ReadView {
-    pub(crate) mem: Arc<MemTable>,
-    /// Immutable memtables, newest first.
-    pub(crate) imms: Vec<Arc<MemTable>>,
-    pub(crate) version: Arc<Version>,
-    /// Files in level 0.
+    pub(crate) mems: Arc<MemSet>,
+    /// Sealed memtables waiting for their flush, newest first.
+    pub(crate) imms: Vec<Arc<MemSet>>,
+    /// Each live keyspace's files. A keyspace is live exactly when it has an entry here.
+    pub(crate) versions: BTreeMap<u32, Arc<Version>>,
+    /// Files in the fullest level 0 of any keyspace.
     pub(crate) l0_files: usize,
-    /// Estimated bytes compaction still has to rewrite.
+    /// Estimated bytes compaction still has to rewrite, over all keyspaces.
     pub(crate) pending_compaction_bytes: u64,
 }
 
 impl ReadView {
     pub(crate) fn new(
-        mem: Arc<MemTable>,
-        imms: Vec<Arc<MemTable>>,
-        version: Arc<Version>,
+        mems: Arc<MemSet>,
+        imms: Vec<Arc<MemSet>>,
+        versions: BTreeMap<u32, Arc<Version>>,
         cfg: &compaction::picker::PickerConfig,
     ) -> Self {
         ReadView {
-            l0_files: version.levels[0].len(),
-            pending_compaction_bytes: compaction::picker::pending_bytes(&version, cfg),
-            mem,
+            l0_files: versions
+                .values()
+                .map(|v| v.levels[0].len())
+                .max()
+                .unwrap_or(0),
+            pending_compaction_bytes: versions
+                .values()
+                .map(|v| compaction::picker::pending_bytes(v, cfg))
+                .sum(),
+            mems,
             imms,
-            version,
+            versions,
         }
+    }
+
+    /// Keyspace `ks`'s memtables, newest first, and files; `None` if it is not live.
+    pub(crate) fn tree(&self, ks: u32) -> Option<(Vec<&Arc<MemTable>>, &Arc<Version>)> {
+        let version = self.versions.get(&ks)?;
+        let mems = std::iter::once(&self.mems)
+            .chain(&self.imms)
+            .filter_map(|set| set.get(&ks))
+            .collect();
+        Some((mems, version))
     }
 }
 
-/// A full memtable waiting for its flush.
+/// A sealed generation of memtables waiting for its flush.
 pub(crate) struct Imm {
-    pub(crate) mem: Arc<MemTable>,
-    /// The WAL that took over when this memtable was sealed: once it is flushed, logs before
-    /// this number are no longer needed.
+    pub(crate) mems: Arc<MemSet>,
+    /// The WAL that took over when these memtables were sealed: once they are flushed, logs
+    /// before this number are no longer needed.
     pub(crate) next_log: u64,
+    /// The last sequence number written before the seal: everything at or below it is in
+    /// these memtables or older ones.
+    pub(crate) last_seq: u64,
 }
 
 /// Mutable structure shared with the flush thread.
@@ -118,7 +149,8 @@ pub(crate) struct State {
 pub(crate) struct WalState {
     pub(crate) writer: LogWriter,
     pub(crate) number: u64,
-    pub(crate) mem: Arc<MemTable>,
+    /// The active memtables, one per live keyspace.
+    pub(crate) mems: Arc<MemSet>,
     /// The last sequence number assigned.
     pub(crate) last_seq: u64,
     /// Syncs the current log from outside the WAL lock.
@@ -143,19 +175,71 @@ pub(crate) struct Publish {
     pub(crate) outcomes: std::collections::HashMap<u64, bool>,
 }
 
-/// The manifest writer, the current version, and compaction bookkeeping.
-pub(crate) struct VersionSet {
-    pub(crate) manifest: LogWriter,
+/// One keyspace's durable description and current files.
+pub(crate) struct Tree {
+    pub(crate) name: String,
+    pub(crate) opts: TreeOptions,
     pub(crate) version: Arc<Version>,
-    /// Every write at or below this sequence number is in a table file.
-    pub(crate) flushed_seq: u64,
-    /// Files that a running compaction reads.
-    pub(crate) compacting: HashSet<u64>,
     /// Per level, the largest user key last compacted there (round-robin picking).
     pub(crate) pointers: Vec<Option<Vec<u8>>>,
 }
 
+impl Tree {
+    pub(crate) fn new(name: String, opts: TreeOptions, version: Version) -> Self {
+        Tree {
+            name,
+            opts,
+            version: Arc::new(version),
+            pointers: vec![None; crate::version::NUM_LEVELS],
+        }
+    }
+}
+
+/// The manifest records that describe keyspaces `trees` and their files: the body of a
+/// snapshot edit (the caller adds log number, next file and last sequence).
+pub(crate) fn snapshot_edit(trees: &BTreeMap<u32, Tree>, next_keyspace_id: u32) -> VersionEdit {
+    let mut edit = VersionEdit {
+        next_keyspace_id: Some(next_keyspace_id),
+        ..VersionEdit::default()
+    };
+    for (&id, tree) in trees {
+        if id != crate::batch::DEFAULT_KEYSPACE {
+            edit.created.push((id, tree.name.clone(), tree.opts));
+        }
+        for (level, f) in tree.version.files() {
+            edit.added.push((id, level, f.meta.clone()));
+        }
+    }
+    edit
+}
+
+/// The manifest writer, the keyspaces and their versions, and compaction bookkeeping.
+pub(crate) struct VersionSet {
+    pub(crate) manifest: LogWriter,
+    /// Live keyspaces by id.
+    pub(crate) trees: BTreeMap<u32, Tree>,
+    /// The id the next keyspace created gets (ids are never reused).
+    pub(crate) next_keyspace_id: u32,
+    /// Every write at or below this sequence number is in a table file.
+    pub(crate) flushed_seq: u64,
+    /// Files that a running compaction reads.
+    pub(crate) compacting: HashSet<u64>,
+}
+
 impl VersionSet {
+    /// Each live keyspace's current version.
+    pub(crate) fn versions(&self) -> BTreeMap<u32, Arc<Version>> {
+        self.trees
+            .iter()
+            .map(|(&id, t)| (id, t.version.clone()))
+            .collect()
+    }
+
+    /// The manifest records that describe every live keyspace and file.
+    pub(crate) fn snapshot_edit(&self) -> VersionEdit {
+        snapshot_edit(&self.trees, self.next_keyspace_id)
+    }
+
     /// Appends an edit to the manifest and syncs it.
     pub(crate) fn log_edit(&mut self, edit: &VersionEdit) -> Result<()> {
         self.manifest.add_record(&edit.encode())?;
@@ -204,6 +288,12 @@ pub(crate) struct Inner {
     pub(crate) wal_sync: Mutex<WalSync>,
     /// Signalled when a WAL fsync ends.
     pub(crate) wal_sync_cv: Condvar,
+    /// Live snapshots (transactions hold one): sequence number → how many.
+    pub(crate) snapshots: Mutex<BTreeMap<u64, usize>>,
+    /// Recent commits' write sets, for transactions' conflict checks.
+    pub(crate) oracle: Mutex<txn::Oracle>,
+    /// `"default"`, shared by the default keyspace's handles.
+    pub(crate) default_name: Arc<str>,
 }
 
 /// Shared WAL fsyncs (see `write.rs`).
@@ -241,43 +331,47 @@ impl Db {
         Ok(db)
     }
 
-    fn inner(&self) -> &Arc<Inner> {
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
         &self.handle.inner
     }
 
-    /// The value of `key`, or `None` if it is absent.
+    /// The value of `key` in the default keyspace, or `None` if it is absent.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
-        let (view, seq) = self.inner().read_point();
-        get_at(&view, key.as_ref(), seq)
+        self.inner()
+            .get_in(self.inner().default_keyspace(), key.as_ref(), None)
     }
 
-    /// Sets `key` to `value` (not fsynced; see [`WriteOptions`]).
+    /// Sets `key` to `value` in the default keyspace (not fsynced; see [`WriteOptions`]).
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.put(key, value);
         self.write(batch, WriteOptions::default())
     }
 
-    /// Deletes `key` (not fsynced; see [`WriteOptions`]). Deleting an absent key is not an error.
+    /// Deletes `key` from the default keyspace (not fsynced; see [`WriteOptions`]). Deleting an
+    /// absent key is not an error.
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.delete(key);
         self.write(batch, WriteOptions::default())
     }
 
-    /// Applies `batch` atomically. Concurrent writers are committed in groups sharing one WAL
-    /// append and, if any asked for it, one fsync.
+    /// Applies `batch` atomically, across all the keyspaces it writes. Concurrent writers are
+    /// committed in groups sharing one WAL append and, if any asked for it, one fsync. Fails
+    /// with [`Error::KeyspaceNotFound`] if the batch writes to a dropped keyspace.
     pub fn write(&self, batch: WriteBatch, opts: WriteOptions) -> Result<()> {
         self.inner().write(batch, opts).map(|_| ())
     }
 
-    /// Iterates over every key (forwards, or backwards with `.rev()`) at a snapshot taken now.
-    /// The iterator owns what it needs: it may outlive this borrow and move to another thread.
+    /// Iterates over every key of the default keyspace (forwards, or backwards with `.rev()`)
+    /// at a snapshot taken now. The iterator owns what it needs: it may outlive this borrow and
+    /// move to another thread.
     pub fn iter(&self) -> DbIter {
         self.range::<&[u8], _>(..)
     }
 
-    /// Iterates over the keys in `range`, at a snapshot taken now; `.rev()` walks backwards.
+    /// Iterates over the keys in `range` of the default keyspace, at a snapshot taken now;
+    /// `.rev()` walks backwards.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -290,54 +384,104 @@ impl Db {
     /// # Ok::<(), strata_engine::Error>(())
     /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIter {
-        let (view, seq) = self.inner().read_point();
-        DbIter::new(view, seq, range)
+        self.inner()
+            .iter_in(self.inner().default_keyspace(), range, None)
     }
 
-    /// Iterates over the keys that start with `prefix`.
+    /// Iterates over the keys of the default keyspace that start with `prefix`.
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIter {
-        let prefix = prefix.as_ref();
-        match prefix_successor(prefix) {
-            Some(end) => self.range(prefix..end.as_slice()),
-            None => self.range(prefix..),
-        }
+        let (lo, hi) = prefix_range(prefix.as_ref());
+        self.range((lo, hi))
     }
 
-    /// A cursor over the whole database at a snapshot taken now, for seeking and stepping in
-    /// both directions.
+    /// A cursor over the default keyspace at a snapshot taken now, for seeking and stepping
+    /// in both directions.
     pub fn cursor(&self) -> Cursor {
         self.cursor_in::<&[u8], _>(..)
     }
 
-    /// A cursor limited to `range`.
+    /// A cursor over `range` of the default keyspace.
     pub fn cursor_in<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Cursor {
-        let (view, seq) = self.inner().read_point();
-        Cursor::new(&view, seq, range)
+        self.inner()
+            .cursor_in(self.inner().default_keyspace(), range, None)
     }
 
-    /// Writes the memtable to a table file and waits until every full memtable is flushed.
+    /// The keyspace named `name`, created (with the database's options) if it does not exist.
+    /// The default keyspace is named `"default"`.
+    pub fn keyspace(&self, name: &str) -> Result<Keyspace> {
+        self.open_keyspace(name, KeyspaceOptions::default())
+    }
+
+    /// The keyspace named `name`, created with `opts` if it does not exist (an existing
+    /// keyspace keeps the options it was created with). Creating one is durable when this
+    /// returns.
+    pub fn open_keyspace(&self, name: &str, opts: KeyspaceOptions) -> Result<Keyspace> {
+        let id = self.inner().open_keyspace(name, &opts)?;
+        Ok(Keyspace::new(self.clone(), id, name))
+    }
+
+    /// The existing keyspace named `name`; [`Error::KeyspaceNotFound`] if there is none.
+    pub fn existing_keyspace(&self, name: &str) -> Result<Keyspace> {
+        let id = self
+            .inner()
+            .keyspace_id(name)
+            .ok_or_else(|| Error::KeyspaceNotFound { name: name.into() })?;
+        Ok(Keyspace::new(self.clone(), id, name))
+    }
+
+    /// The default keyspace (the one [`Db::get`], [`Db::put`] and the like use).
+    pub fn default_keyspace(&self) -> Keyspace {
+        Keyspace::new(
+            self.clone(),
+            crate::batch::DEFAULT_KEYSPACE,
+            DEFAULT_KEYSPACE_NAME,
+        )
+    }
+
+    /// The names of every keyspace, the default one included, sorted.
+    pub fn keyspace_names(&self) -> Vec<String> {
+        let vs = self.inner().versions.lock();
+        let mut names: Vec<String> = vs.trees.values().map(|t| t.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// Drops the keyspace named `name` and everything in it. Durable when this returns; its
+    /// files are deleted once no iterator or snapshot still reads them (or at the next open,
+    /// after a crash). Other keyspaces' files are not touched. Handles to it fail from then on
+    /// with [`Error::KeyspaceNotFound`]. The default keyspace cannot be dropped.
+    pub fn drop_keyspace(&self, name: &str) -> Result<()> {
+        self.inner().drop_keyspace(name)
+    }
+
+    /// A consistent read-only view of every keyspace as of now, kept (with every version it
+    /// needs, through flushes and compactions) for as long as the snapshot lives.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(self.clone())
+    }
+
+    /// Starts a serializable transaction (see [`Transaction`]).
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.clone())
+    }
+
+    /// Writes the memtables to table files and waits until every full memtable is flushed.
     pub fn flush(&self) -> Result<()> {
         self.inner().flush()
     }
 
-    /// Compacts the keys in `range` down to the deepest level holding data, after flushing the
-    /// memtable: afterwards they are stored once, without overwritten versions or deletion
-    /// markers (unless a snapshot still needs them). `compact_range::<&[u8], _>(..)` compacts
-    /// everything.
+    /// Compacts the keys in `range` of the default keyspace down to the deepest level holding
+    /// data, after flushing the memtables: afterwards they are stored once, without overwritten
+    /// versions or deletion markers (unless a snapshot still needs them).
+    /// `compact_range::<&[u8], _>(..)` compacts everything.
     pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
-        let key = |b: std::ops::Bound<&K>| match b {
-            std::ops::Bound::Included(k) | std::ops::Bound::Excluded(k) => {
-                Some(k.as_ref().to_vec())
-            }
-            std::ops::Bound::Unbounded => None,
-        };
-        let (lo, hi) = (key(range.start_bound()), key(range.end_bound()));
-        self.inner().compact_range(lo.as_deref(), hi.as_deref())
+        self.default_keyspace().compact_range(range)
     }
 
-    /// Writes a consistent copy of the database into `dest` (which must not exist), hard-linking
-    /// table files where possible. The copy holds every write acknowledged before the call and
-    /// opens as a normal database; writes may go on while it is made.
+    /// Writes a consistent copy of the database (every keyspace) into `dest` (which must not
+    /// exist), hard-linking table files where possible. The copy holds every write
+    /// acknowledged before the call and opens as a normal database; writes may go on while it
+    /// is made.
     pub fn checkpoint(&self, dest: impl AsRef<Path>) -> Result<()> {
         self.inner().checkpoint(dest.as_ref())
     }
@@ -357,15 +501,21 @@ impl Db {
         &self.inner().cache
     }
 
-    /// Current figures: levels, memtables, block cache, memory held.
+    /// Current figures: levels (summed over keyspaces), memtables, block cache, memory held.
     pub fn stats(&self) -> Stats {
         let inner = self.inner();
         let view = inner.view.read().clone();
+        let size = |set: &MemSet| -> (u64, u64) {
+            set.values().fold((0, 0), |(b, n), m| {
+                (b + m.approximate_size() as u64, n + m.len() as u64)
+            })
+        };
+        let (memtable_bytes, memtable_entries) = size(&view.mems);
         let mut stats = Stats {
-            memtable_bytes: view.mem.approximate_size() as u64,
-            memtable_entries: view.mem.len() as u64,
+            memtable_bytes,
+            memtable_entries,
             immutable_memtables: view.imms.len(),
-            immutable_memtable_bytes: view.imms.iter().map(|m| m.approximate_size() as u64).sum(),
+            immutable_memtable_bytes: view.imms.iter().map(|m| size(m).0).sum(),
             block_cache_bytes: inner.cache.usage(),
             block_cache_capacity: inner.cache.capacity(),
             block_cache_hits: inner.cache.hits(),
@@ -385,29 +535,48 @@ impl Db {
             stall_micros: inner.counters.stall_micros.load(Ordering::Relaxed),
             slowdown_micros: inner.counters.slowdown_micros.load(Ordering::Relaxed),
             pending_compaction_bytes: view.pending_compaction_bytes,
+            keyspaces: view.versions.len(),
+            live_snapshots: inner.snapshots.lock().values().sum(),
             ..Stats::default()
         };
-        for files in &view.version.levels {
-            let mut level = LevelStats::default();
-            for f in files {
-                level.files += 1;
-                level.bytes += f.table.size();
-                level.entries += f.table.props().num_entries;
-                stats.table_metadata_bytes += f.table.pinned_memory() as u64;
+        stats.levels = vec![LevelStats::default(); crate::version::NUM_LEVELS];
+        for version in view.versions.values() {
+            for (level, files) in version.levels.iter().enumerate() {
+                for f in files {
+                    stats.levels[level].files += 1;
+                    stats.levels[level].bytes += f.table.size();
+                    stats.levels[level].entries += f.table.props().num_entries;
+                    stats.table_metadata_bytes += f.table.pinned_memory() as u64;
+                }
             }
-            stats.levels.push(level);
         }
         stats
     }
 
     /// Closes the database, reporting any error from syncing the WAL. Other clones of this
-    /// handle keep it open; the close happens when the last one goes.
+    /// handle (and keyspaces, snapshots and transactions, which hold one) keep it open; the
+    /// close happens when the last one goes.
     pub fn close(self) -> Result<()> {
         match Arc::try_unwrap(self.handle) {
             Ok(handle) => handle.shutdown(),
             Err(_) => Ok(()),
         }
     }
+}
+
+/// The default keyspace's name.
+pub(crate) const DEFAULT_KEYSPACE_NAME: &str = "default";
+
+/// A keyspace as the read helpers take it: its id, and its name for errors.
+pub(crate) type KsRef<'a> = (u32, &'a Arc<str>);
+
+/// The key range holding exactly the keys that start with `prefix`.
+pub(crate) fn prefix_range(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let hi = match prefix_successor(prefix) {
+        Some(end) => Bound::Excluded(end),
+        None => Bound::Unbounded,
+    };
+    (Bound::Included(prefix.to_vec()), hi)
 }
 
 impl std::fmt::Debug for Db {
@@ -443,31 +612,37 @@ impl Drop for Handle {
     }
 }
 
-/// Point lookup in a view: memtables newest first, then level 0 newest first, then each level.
-pub(crate) fn get_at(view: &ReadView, key: &[u8], seq: u64) -> Result<Option<Bytes>> {
+/// Point lookup in keyspace `ks`'s memtables (newest first), then level 0 newest first, then
+/// each level; `None` from the outer option if the keyspace is not live in `view`.
+pub(crate) fn get_at(
+    view: &ReadView,
+    ks: u32,
+    key: &[u8],
+    seq: u64,
+) -> Result<Option<Option<Bytes>>> {
     let found = |hit: Option<(Kind, Bytes)>| {
         hit.map(|(kind, v)| match kind {
             Kind::Put => Some(v),
             Kind::Delete => None,
         })
     };
-    if let Some(r) = found(view.mem.get(key, seq)) {
-        return Ok(r);
-    }
-    for imm in &view.imms {
-        if let Some(r) = found(imm.get(key, seq)) {
-            return Ok(r);
+    let Some(version) = view.versions.get(&ks) else {
+        return Ok(None);
+    };
+    for set in std::iter::once(&view.mems).chain(&view.imms) {
+        if let Some(r) = set.get(&ks).and_then(|m| found(m.get(key, seq))) {
+            return Ok(Some(r));
         }
     }
     let hash = crate::sstable::key_hash(key);
-    for level in 0..view.version.levels.len() {
-        for f in view.version.files_for_key(level, key) {
+    for level in 0..version.levels.len() {
+        for f in version.files_for_key(level, key) {
             if let Some(r) = found(f.table.get(key, hash, seq)?) {
-                return Ok(r);
+                return Ok(Some(r));
             }
         }
     }
-    Ok(None)
+    Ok(Some(None))
 }
 
 /// The smallest key greater than every key starting with `prefix` (`None` if there is none).
@@ -494,9 +669,75 @@ impl Inner {
     }
 
     /// The oldest sequence number any reader may still read at: versions shadowed at or
-    /// below it may be dropped. (Iterators pin their own files, so only snapshots count.)
+    /// below it may be dropped. That is the oldest live snapshot (transactions hold one), or
+    /// the visible sequence number if there is none. (Iterators pin their own files, so only
+    /// snapshots count.) Read under the registry's lock, like snapshots are taken, so a
+    /// snapshot taken after this returns reads at or above it.
     pub(crate) fn oldest_snapshot(&self) -> u64 {
-        self.visible_seq.load(Ordering::Acquire)
+        let snapshots = self.snapshots.lock();
+        match snapshots.keys().next() {
+            Some(&oldest) => oldest,
+            None => self.visible_seq.load(Ordering::Acquire),
+        }
+    }
+
+    /// Registers a snapshot at the visible sequence number and returns it.
+    pub(crate) fn register_snapshot(&self) -> u64 {
+        let mut snapshots = self.snapshots.lock();
+        let seq = self.visible_seq.load(Ordering::Acquire);
+        *snapshots.entry(seq).or_insert(0) += 1;
+        seq
+    }
+
+    /// Releases a snapshot taken by [`Inner::register_snapshot`].
+    pub(crate) fn release_snapshot(&self, seq: u64) {
+        let mut snapshots = self.snapshots.lock();
+        if let std::collections::btree_map::Entry::Occupied(mut e) = snapshots.entry(seq) {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
+    }
+
+    /// The default keyspace, as the read helpers take it.
+    pub(crate) fn default_keyspace(&self) -> KsRef<'_> {
+        (crate::batch::DEFAULT_KEYSPACE, &self.default_name)
+    }
+
+    /// Point read in a keyspace at `seq` (or at the latest write).
+    pub(crate) fn get_in(
+        &self,
+        (ks, name): KsRef<'_>,
+        key: &[u8],
+        seq: Option<u64>,
+    ) -> Result<Option<Bytes>> {
+        let (view, latest) = self.read_point();
+        get_at(&view, ks, key, seq.unwrap_or(latest))?.ok_or_else(|| Error::KeyspaceNotFound {
+            name: name.to_string(),
+        })
+    }
+
+    /// An iterator over `range` of a keyspace at `seq` (or at the latest write).
+    pub(crate) fn iter_in<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        (ks, name): KsRef<'_>,
+        range: R,
+        seq: Option<u64>,
+    ) -> DbIter {
+        let (view, latest) = self.read_point();
+        DbIter::new(view, (ks, name.clone()), seq.unwrap_or(latest), range)
+    }
+
+    /// A cursor over `range` of a keyspace at `seq` (or at the latest write).
+    pub(crate) fn cursor_in<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        ks: KsRef<'_>,
+        range: R,
+        seq: Option<u64>,
+    ) -> Cursor {
+        let (view, latest) = self.read_point();
+        Cursor::new(&view, ks, seq.unwrap_or(latest), range)
     }
 
     pub(crate) fn picker_config(&self) -> compaction::picker::PickerConfig {
@@ -521,14 +762,22 @@ impl Inner {
         self.state_cv.notify_all();
     }
 
-    /// Publishes a new read view built from the current state.
-    pub(crate) fn install_view(&self, mem: Arc<MemTable>, st: &State, version: Arc<Version>) {
-        let imms = st.imms.iter().rev().map(|i| i.mem.clone()).collect();
-        let view = ReadView::new(mem, imms, version, &self.picker_config());
+    /// Publishes a new read view: active memtables `mems`, the sealed ones in `st`, the
+    /// versions in `vs`. Every view change goes through here with both locks held, so views
+    /// are installed in the order the state changed (never a stale version over a newer one).
+    pub(crate) fn publish_view(&self, vs: &VersionSet, st: &State, mems: Arc<MemSet>) {
+        let imms = st.imms.iter().rev().map(|i| i.mems.clone()).collect();
+        let view = ReadView::new(mems, imms, vs.versions(), &self.picker_config());
         *self.view.write() = Arc::new(view);
     }
 
-    /// Seals the active memtable (if it holds anything) and waits for all flushes.
+    /// Republishes the read view after `vs` or `st` changed, keeping the active memtables.
+    pub(crate) fn republish_view(&self, vs: &VersionSet, st: &State) {
+        let mems = self.view.read().mems.clone();
+        self.publish_view(vs, st, mems);
+    }
+
+    /// Seals the active memtables (if they hold anything) and waits for all flushes.
     pub(crate) fn flush(&self) -> Result<()> {
         {
             let mut wal = self.wal.lock();

@@ -1,12 +1,13 @@
 //! Opening a database: lock, recover the manifest, replay the WAL, start a fresh WAL and
 //! manifest, and delete files nothing refers to.
 
-use super::{Imm, Inner, State, VersionSet, WalState};
-use crate::batch;
+use super::{Imm, Inner, MemSet, State, Tree, VersionSet, WalState};
+use crate::batch::{self, DEFAULT_KEYSPACE};
 use crate::filename::{self, FileKind};
 use crate::fs::{read_all, FileSystem};
 use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
+use crate::options::TreeOptions;
 use crate::options::{Options, WalRecovery};
 use crate::sstable::{BlockCache, Table};
 use crate::version::{LiveTable, Version};
@@ -20,7 +21,8 @@ use std::sync::Arc;
 
 /// The durable state read back from the manifest.
 struct Recovered {
-    version: Version,
+    trees: BTreeMap<u32, Tree>,
+    next_keyspace_id: u32,
     log_number: u64,
     next_file: u64,
     last_sequence: u64,
@@ -69,7 +71,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
                 dir.display()
             )));
         }
-        recover_manifest(fs.as_ref(), &dir, &cache)?
+        recover_manifest(fs.as_ref(), &dir, &cache, &opts)?
     } else {
         if !opts.create_if_missing {
             return Err(Error::NotFound {
@@ -78,7 +80,8 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             });
         }
         Recovered {
-            version: Version::empty(),
+            trees: default_tree(&opts),
+            next_keyspace_id: 1,
             log_number: 0,
             next_file: 1,
             last_sequence: 0,
@@ -103,20 +106,21 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     }
     logs.sort_unstable();
 
-    // Replay the logs written since the last flush into one memtable.
-    let mem = Arc::new(MemTable::new());
+    // Replay the logs written since the last flush into one memtable per keyspace.
+    let mems: MemSet = recovered
+        .trees
+        .keys()
+        .map(|&id| (id, Arc::new(MemTable::new())))
+        .collect();
+    let replay = Replay {
+        mems: &mems,
+        next_keyspace_id: recovered.next_keyspace_id,
+        flushed_seq: recovered.last_sequence,
+    };
     let mut last_seq = recovered.last_sequence;
     let mut skipped_damage = false;
     for (i, &n) in logs.iter().enumerate() {
-        let stopped = replay_log(
-            fs.as_ref(),
-            &dir,
-            n,
-            &opts,
-            &mem,
-            &mut last_seq,
-            recovered.last_sequence,
-        )?;
+        let stopped = replay_log(fs.as_ref(), &dir, n, &opts, &replay, &mut last_seq)?;
         if stopped && opts.wal_recovery == WalRecovery::PointInTime {
             skipped_damage = true;
             // Later logs hold writes after the damage; keeping them would make a later
@@ -139,29 +143,25 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     let wal_file = fs
         .create(&wal_path)
         .map_err(io_err("creating", &wal_path))?;
-    let log_number = if mem.is_empty() {
-        wal_number
-    } else {
+    let replayed_any = mems.values().any(|m| !m.is_empty());
+    let log_number = if replayed_any {
         logs.first().copied().unwrap_or(wal_number)
+    } else {
+        wal_number
     };
     let snapshot = VersionEdit {
         log_number: Some(log_number),
         next_file_number: Some(next_file),
         last_sequence: Some(recovered.last_sequence),
-        added: recovered
-            .version
-            .files()
-            .map(|(level, f)| (0, level, f.meta.clone()))
-            .collect(),
-        deleted: Vec::new(),
+        ..super::snapshot_edit(&recovered.trees, recovered.next_keyspace_id)
     };
     let manifest = write_manifest(fs.as_ref(), &dir, manifest_number, &snapshot)?;
 
     // Delete what nothing refers to any more.
     let live_tables: std::collections::HashSet<u64> = recovered
-        .version
-        .files()
-        .map(|(_, f)| f.meta.number)
+        .trees
+        .values()
+        .flat_map(|t| t.version.files().map(|(_, f)| f.meta.number))
         .collect();
     for name in &names {
         let obsolete = match filename::parse(name) {
@@ -177,19 +177,30 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
     }
 
     let mut imms = VecDeque::new();
-    let active = Arc::new(MemTable::new());
-    if !mem.is_empty() {
+    let active: Arc<MemSet> = Arc::new(
+        recovered
+            .trees
+            .keys()
+            .map(|&id| (id, Arc::new(MemTable::new())))
+            .collect(),
+    );
+    if replayed_any {
         imms.push_back(Imm {
-            mem: mem.clone(),
+            mems: Arc::new(mems),
             next_log: wal_number,
+            last_seq,
         });
     }
     let flushed_seq = recovered.last_sequence;
-    let version = Arc::new(recovered.version);
+    let versions: BTreeMap<u32, Arc<Version>> = recovered
+        .trees
+        .iter()
+        .map(|(&id, t)| (id, t.version.clone()))
+        .collect();
     let view = super::ReadView::new(
         active.clone(),
-        imms.iter().rev().map(|i| i.mem.clone()).collect(),
-        version.clone(),
+        imms.iter().rev().map(|i| i.mems.clone()).collect(),
+        versions,
         &crate::compaction::picker::PickerConfig::from_options(&opts),
     );
     let wal_writer = LogWriter::new(wal_file, wal_path);
@@ -206,17 +217,17 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             sync_handle: wal_writer.sync_handle()?,
             writer: wal_writer,
             number: wal_number,
-            mem: active,
+            mems: active,
             last_seq,
             next_ticket: 0,
             scratch: Vec::new(),
         }),
         versions: Mutex::new(VersionSet {
             manifest,
-            version,
+            trees: recovered.trees,
+            next_keyspace_id: recovered.next_keyspace_id,
             flushed_seq,
             compacting: Default::default(),
-            pointers: vec![None; crate::version::NUM_LEVELS],
         }),
         state: Mutex::new(State {
             imms,
@@ -234,9 +245,34 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
             syncing: false,
         }),
         wal_sync_cv: Condvar::new(),
+        snapshots: Mutex::new(BTreeMap::new()),
+        oracle: Mutex::new(Default::default()),
+        default_name: super::DEFAULT_KEYSPACE_NAME.into(),
         dir,
     };
-    Ok((inner, skipped_damage && !mem.is_empty()))
+    Ok((inner, skipped_damage && replayed_any))
+}
+
+/// The trees of a new database: the default keyspace alone.
+fn default_tree(opts: &Options) -> BTreeMap<u32, Tree> {
+    BTreeMap::from([(
+        DEFAULT_KEYSPACE,
+        Tree::new(
+            super::DEFAULT_KEYSPACE_NAME.into(),
+            TreeOptions::from_db(opts),
+            Version::empty(),
+        ),
+    )])
+}
+
+/// Where replayed writes go.
+struct Replay<'a> {
+    /// One memtable per live keyspace.
+    mems: &'a MemSet,
+    /// Entries for ids below this that have no memtable belong to dropped keyspaces.
+    next_keyspace_id: u32,
+    /// Batches at or below this are in table files already.
+    flushed_seq: u64,
 }
 
 /// Replays WAL `number` into `mem`, skipping batches already flushed. Returns whether the log
@@ -246,9 +282,8 @@ fn replay_log(
     dir: &Path,
     number: u64,
     opts: &Options,
-    mem: &MemTable,
+    target: &Replay<'_>,
     last_seq: &mut u64,
-    flushed_seq: u64,
 ) -> Result<bool> {
     let path = filename::wal(dir, number);
     let file = fs.open(&path).map_err(io_err("opening", &path))?;
@@ -274,7 +309,7 @@ fn replay_log(
                 ))
             }
         };
-        if decoded.seq <= flushed_seq {
+        if decoded.seq <= target.flushed_seq {
             continue;
         }
         if decoded.seq <= *last_seq {
@@ -288,9 +323,25 @@ fn replay_log(
             }
             return Err(Error::corruption(&path, offset, detail));
         }
+        if let Some(e) = decoded.entries.iter().find(|e| {
+            !target.mems.contains_key(&e.keyspace) && e.keyspace >= target.next_keyspace_id
+        }) {
+            let detail = format!(
+                "a write to keyspace #{}, which was never created",
+                e.keyspace
+            );
+            if tolerate {
+                reader.dropped_tail = Some((offset, detail));
+                break;
+            }
+            return Err(Error::corruption(&path, offset, detail));
+        }
         let mut seq = decoded.seq;
         for e in decoded.entries {
-            mem.insert(&e.key, seq, e.kind, e.value);
+            // No memtable: the keyspace was dropped after this write.
+            if let Some(mem) = target.mems.get(&e.keyspace) {
+                mem.insert(&e.key, seq, e.kind, e.value);
+            }
             seq += 1;
         }
         *last_seq = seq - 1;
@@ -299,7 +350,12 @@ fn replay_log(
 }
 
 /// Reads `CURRENT` and the manifest it names.
-fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) -> Result<Recovered> {
+fn recover_manifest(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    cache: &Arc<BlockCache>,
+    opts: &Options,
+) -> Result<Recovered> {
     let current = filename::current(dir);
     let bytes = read_all(fs, &current).map_err(io_err("reading", &current))?;
     let name = std::str::from_utf8(&bytes)
@@ -320,8 +376,18 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
         }
     })?;
     let mut reader = LogReader::new(file, path.clone(), DamagePolicy::TruncationOnly);
-    let mut files: Vec<BTreeMap<u64, crate::version::FileMeta>> =
-        vec![BTreeMap::new(); crate::version::NUM_LEVELS];
+    type Levels = Vec<BTreeMap<u64, crate::version::FileMeta>>;
+    let empty = || -> Levels { vec![BTreeMap::new(); crate::version::NUM_LEVELS] };
+    // Keyspace id → (name, options, files by level).
+    let mut keyspaces: BTreeMap<u32, (String, TreeOptions, Levels)> = BTreeMap::from([(
+        DEFAULT_KEYSPACE,
+        (
+            super::DEFAULT_KEYSPACE_NAME.to_owned(),
+            TreeOptions::from_db(opts),
+            empty(),
+        ),
+    )]);
+    let mut next_keyspace_id = 1;
     let (mut log_number, mut next_file, mut last_sequence) = (None, None, None);
     let mut records = 0;
     while let Some((record, offset)) = reader.next_record()? {
@@ -342,11 +408,45 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
         log_number = edit.log_number.or(log_number);
         next_file = edit.next_file_number.or(next_file);
         last_sequence = edit.last_sequence.or(last_sequence);
-        for (_, level, number) in &edit.deleted {
+        next_keyspace_id = edit.next_keyspace_id.unwrap_or(next_keyspace_id);
+        let bad = |detail: String| Error::corruption(&path, offset, detail);
+        for (id, name, tree_opts) in edit.created {
+            if id == DEFAULT_KEYSPACE || keyspaces.contains_key(&id) {
+                return Err(bad(format!("keyspace #{id} ({name:?}) is created twice")));
+            }
+            keyspaces.insert(id, (name, tree_opts, empty()));
+        }
+        for (ks, level, number) in &edit.deleted {
+            let files = &mut keyspaces
+                .get_mut(ks)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "a file is deleted from keyspace #{ks}, which does not exist"
+                    ))
+                })?
+                .2;
             files[*level].remove(number);
         }
-        for (_, level, meta) in edit.added {
+        for (ks, level, meta) in edit.added {
+            let files = &mut keyspaces
+                .get_mut(&ks)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "a file is added to keyspace #{ks}, which does not exist"
+                    ))
+                })?
+                .2;
             files[level].insert(meta.number, meta);
+        }
+        for id in &edit.dropped {
+            if *id == DEFAULT_KEYSPACE || keyspaces.remove(id).is_none() {
+                return Err(bad(format!("keyspace #{id} is dropped but does not exist")));
+            }
+        }
+        if keyspaces.keys().any(|&id| id >= next_keyspace_id) {
+            return Err(bad(format!(
+                "a keyspace id is not below the next keyspace id {next_keyspace_id}"
+            )));
         }
     }
     let (Some(log_number), Some(next_file), Some(last_sequence)) =
@@ -358,6 +458,46 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
             "the manifest holds no valid records (damaged or empty)",
         ));
     };
+    // A damaged last record is taken for a torn append (a crash mid-edit, never relied on)
+    // only if the state before it is whole: the log it names is still there. An edit is
+    // durable before the logs it retires are deleted, so a missing log means the damaged
+    // record was a complete edit — a corrupted length, not a crash.
+    if let Some((offset, detail)) = &reader.dropped_tail {
+        let wal = filename::wal(dir, log_number);
+        if !fs.exists(&wal) {
+            return Err(Error::corruption(
+                &path,
+                *offset,
+                format!(
+                    "{detail}; it cannot be a torn append, since the write-ahead log the \
+                     earlier records need ({}) is gone",
+                    wal.display()
+                ),
+            ));
+        }
+    }
+    let mut trees = BTreeMap::new();
+    for (id, (name, tree_opts, files)) in keyspaces {
+        let version = open_tables(fs, dir, &path, cache, files)?;
+        trees.insert(id, Tree::new(name, tree_opts, version));
+    }
+    Ok(Recovered {
+        trees,
+        next_keyspace_id,
+        log_number,
+        next_file,
+        last_sequence,
+    })
+}
+
+/// Opens the table files of one keyspace, checking each against the manifest.
+fn open_tables(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    path: &Path,
+    cache: &Arc<BlockCache>,
+    files: Vec<BTreeMap<u64, crate::version::FileMeta>>,
+) -> Result<Version> {
     let mut version = Version::empty();
     for (level, metas) in files.into_iter().enumerate() {
         for (_, meta) in metas {
@@ -365,7 +505,7 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
             let file = fs.open(&table_path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Error::corruption(
-                        &path,
+                        path,
                         0,
                         format!(
                             "the manifest lists table {}, which is missing",
@@ -397,12 +537,7 @@ fn recover_manifest(fs: &dyn FileSystem, dir: &Path, cache: &Arc<BlockCache>) ->
             );
         }
     }
-    Ok(Recovered {
-        version,
-        log_number,
-        next_file,
-        last_sequence,
-    })
+    Ok(version)
 }
 
 /// Writes a new manifest holding `snapshot` and points `CURRENT` at it, durably.

@@ -25,7 +25,7 @@ use crate::wal::LogWriter;
 use crate::{batch, filename, Error, Result, WriteBatch};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Publishes a poisoned ticket if its group is abandoned by a panic.
@@ -52,6 +52,9 @@ pub(crate) struct Pending {
     /// The batch's WAL record (sequence number not yet filled in).
     record: Bytes,
     sync: bool,
+    /// Where the leader stores the batch's last sequence number as soon as it is assigned
+    /// (a transaction's commit record, for other transactions' conflict checks).
+    seq_cell: Option<Arc<AtomicU64>>,
     cv: Condvar,
     /// Set (under the queue lock) by the leader that committed this write.
     outcome: Mutex<Option<Result<u64>>>,
@@ -60,24 +63,56 @@ pub(crate) struct Pending {
 impl Inner {
     /// Commits `batch`; returns the sequence number of its last entry.
     pub(crate) fn write(&self, batch: WriteBatch, opts: WriteOptions) -> Result<u64> {
-        batch.validate()?;
         if batch.is_empty() {
+            batch.validate()?;
             self.check_writable()?;
             return Ok(self.visible_seq.load(Ordering::Acquire));
+        }
+        let me = self.submit(batch, opts, None)?;
+        self.await_commit(&me)
+    }
+
+    /// Validates `batch` and puts it in the commit queue; queue order is sequence order.
+    /// The caller must then [`Inner::await_commit`] it.
+    pub(crate) fn submit(
+        &self,
+        batch: WriteBatch,
+        opts: WriteOptions,
+        seq_cell: Option<Arc<AtomicU64>>,
+    ) -> Result<Arc<Pending>> {
+        batch.validate()?;
+        if !batch.keyspaces().is_empty() {
+            let view = self.view.read();
+            if let Some(id) = batch
+                .keyspaces()
+                .iter()
+                .find(|id| !view.versions.contains_key(id))
+            {
+                return Err(Error::KeyspaceNotFound {
+                    name: format!("#{id} (dropped)"),
+                });
+            }
         }
         let me = Arc::new(Pending {
             record: batch.into_record(),
             sync: opts.sync,
+            seq_cell,
             cv: Condvar::new(),
             outcome: Mutex::new(None),
         });
+        self.queue.lock().push_back(me.clone());
+        Ok(me)
+    }
+
+    /// Waits for a submitted batch to commit, leading a group if it reaches the front of
+    /// the queue; returns the sequence number of its last entry.
+    pub(crate) fn await_commit(&self, me: &Arc<Pending>) -> Result<u64> {
         let mut queue = self.queue.lock();
-        queue.push_back(me.clone());
         loop {
             if let Some(result) = me.outcome.lock().take() {
                 return result;
             }
-            if queue.front().is_some_and(|f| Arc::ptr_eq(f, &me)) {
+            if queue.front().is_some_and(|f| Arc::ptr_eq(f, me)) {
                 break;
             }
             me.cv.wait(&mut queue);
@@ -104,7 +139,7 @@ impl Inner {
         let queue = self.queue.lock();
         let mut mine = None;
         for (p, r) in group.iter().zip(results) {
-            if Arc::ptr_eq(p, &me) {
+            if Arc::ptr_eq(p, me) {
                 mine = Some(r);
             } else {
                 *p.outcome.lock() = Some(r);
@@ -152,6 +187,9 @@ impl Inner {
                 bounds.push((start, encoded.len()));
                 seq += batch::record_count(&p.record);
                 last_seqs.push(seq - 1);
+                if let Some(cell) = &p.seq_cell {
+                    cell.store(seq - 1, Ordering::Release);
+                }
             }
             self.counters
                 .wal_bytes
@@ -172,14 +210,18 @@ impl Inner {
             let mut user_bytes = 0;
             for p in group {
                 // Our own encoding, validated when built: decoding cannot fail.
-                let Ok(decoded) = batch::decode(&p.record) else {
-                    continue;
-                };
-                for entry in decoded.entries {
-                    user_bytes += entry.key.len() + entry.value.len();
-                    wal.mem.insert(&entry.key, seq, entry.kind, entry.value);
-                    seq += 1;
+                let count = batch::record_count(&p.record);
+                if let Ok(decoded) = batch::decode_at(&p.record, seq) {
+                    for (entry, entry_seq) in decoded.entries.into_iter().zip(seq..) {
+                        user_bytes += entry.key.len() + entry.value.len();
+                        // A keyspace dropped since the batch was checked: the write lands
+                        // just before the drop, and goes with it.
+                        if let Some(mem) = wal.mems.get(&entry.keyspace) {
+                            mem.insert(&entry.key, entry_seq, entry.kind, entry.value);
+                        }
+                    }
                 }
+                seq += count;
             }
             self.counters
                 .user_bytes
@@ -338,11 +380,12 @@ impl Inner {
         Ok(())
     }
 
-    /// Seals the active memtable and starts a new one with a new WAL. With `force`, seals even
-    /// a memtable that is not full (but never an empty one).
+    /// Seals the active memtables and starts new ones with a new WAL. With `force`, seals
+    /// even memtables that are not full (but never empty ones). The write buffer size bounds
+    /// all keyspaces' memtables together.
     pub(crate) fn rotate_memtable(&self, wal: &mut WalState, force: bool) -> Result<()> {
-        if wal.mem.is_empty()
-            || (!force && wal.mem.approximate_size() < self.opts.write_buffer_size)
+        let size: usize = wal.mems.values().map(|m| m.approximate_size()).sum();
+        if wal.mems.values().all(|m| m.is_empty()) || (!force && size < self.opts.write_buffer_size)
         {
             return Ok(());
         }
@@ -363,19 +406,26 @@ impl Inner {
             self.set_bg_error(&e);
             return Err(e);
         }
-        let old = std::mem::replace(&mut wal.mem, Arc::new(MemTable::new()));
+        let fresh: super::MemSet = wal
+            .mems
+            .keys()
+            .map(|&id| (id, Arc::new(MemTable::new())))
+            .collect();
+        let old = std::mem::replace(&mut wal.mems, Arc::new(fresh));
         let writer = LogWriter::new(file, path);
         wal.sync_handle = writer.sync_handle()?;
         wal.writer = writer;
         wal.number = number;
+        let vs = self.versions.lock();
         let mut st = self.state.lock();
         st.imms.push_back(Imm {
-            mem: old,
+            mems: old,
             next_log: number,
+            last_seq: wal.last_seq,
         });
-        let version = self.view.read().version.clone();
-        self.install_view(wal.mem.clone(), &st, version);
+        self.publish_view(&vs, &st, wal.mems.clone());
         drop(st);
+        drop(vs);
         self.state_cv.notify_all();
         Ok(())
     }
