@@ -45,6 +45,8 @@ pub const VERSIONSTAMP_SIZE: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BatchEntry {
     pub(crate) keyspace: u32,
+    /// The key carries a versionstamp (filled in from the decoding sequence number).
+    pub(crate) key_stamped: bool,
     pub(crate) kind: Kind,
     pub(crate) key: Bytes,
     pub(crate) value: Bytes,
@@ -360,6 +362,7 @@ pub(crate) fn decode_at(record: &Bytes, seq: u64) -> std::result::Result<Decoded
         };
         entries.push(BatchEntry {
             keyspace,
+            key_stamped: key_stamp.is_some(),
             kind,
             key: fill(key, key_stamp, "key")?,
             value: fill(value, value_stamp, "value")?,

@@ -8,10 +8,12 @@
 //! reader using them drops them (see `Table::mark_obsolete`); a crash before that leaves them
 //! for `open` to delete.
 //!
-//! What is dropped, for each user key (versions arrive newest first): a version is dropped if a
-//! newer version of the same key has a sequence number at or below the *oldest snapshot* (no
-//! reader can see past that newer version); a tombstone at or below the oldest snapshot is
-//! dropped if no level below the output holds the key. Output files are split at the target
+//! What is dropped, for each user key (versions arrive newest first): a version is dropped if
+//! the next newer version of the same key is in the same *stripe* — no live snapshot lies
+//! between them — since every reader that could see it sees the newer one instead (readers
+//! without a snapshot read at or above every input's sequence number, or use the files they
+//! pinned); a tombstone at or below the oldest snapshot is dropped if no level below the
+//! output holds the key. Output files are split at the target
 //! size, but only between user keys, so a key never spans two files of a level.
 
 pub(crate) mod picker;
@@ -211,7 +213,11 @@ impl Inner {
                 })?;
             (tree.version.clone(), tree.opts)
         };
-        let oldest_snapshot = self.oldest_snapshot();
+        let snapshots = self.live_snapshots();
+        let oldest_snapshot = snapshots.first().copied().unwrap_or(u64::MAX);
+        // Versions between the same two snapshots are seen by the same readers: only the
+        // newest of them is ever read.
+        let stripe = |seq: u64| snapshots.partition_point(|&s| s < seq);
         let target = self.opts.target_file_size;
         let mut outputs: Vec<LiveTable> = Vec::new();
         let mut builder: Option<(TableBuilder, u64)> = None;
@@ -242,13 +248,14 @@ impl Inner {
                     has_current = true;
                     last_seq_for_key = u64::MAX;
                 }
-                let drop_entry = if last_seq_for_key <= oldest_snapshot {
-                    true
-                } else {
-                    key::kind_of(ikey) == Some(Kind::Delete)
-                        && seq <= oldest_snapshot
-                        && !version.key_may_exist_below(plan.output_level, uk)
-                };
+                let drop_entry =
+                    if last_seq_for_key != u64::MAX && stripe(seq) == stripe(last_seq_for_key) {
+                        true
+                    } else {
+                        key::kind_of(ikey) == Some(Kind::Delete)
+                            && seq <= oldest_snapshot
+                            && !version.key_may_exist_below(plan.output_level, uk)
+                    };
                 last_seq_for_key = seq;
                 if !drop_entry {
                     if builder.is_none() {
@@ -315,7 +322,11 @@ impl Inner {
                 .find(|&l| !version.levels[l].is_empty())
                 .unwrap_or(1)
         };
-        for level in 0..deepest {
+        // Levels above the deepest are merged down into it; then the deepest level is rewritten
+        // in place, unless a merge into it just rewrote it, so versions and tombstones nothing
+        // needs any more are dropped there too.
+        let mut deepest_rewritten = false;
+        for level in 0..=deepest {
             loop {
                 self.check_writable()?;
                 let generation = self.state.lock().generation;
@@ -334,7 +345,7 @@ impl Inner {
                     } else {
                         version.overlapping(level, lo, hi)
                     };
-                    if inputs.is_empty() {
+                    if inputs.is_empty() || (level == deepest && deepest_rewritten) {
                         break;
                     }
                     let busy = inputs
@@ -342,6 +353,15 @@ impl Inner {
                         .any(|f| vs.compacting.contains(&f.meta.number));
                     let plan = if busy {
                         None
+                    } else if level == deepest {
+                        Some(Plan {
+                            keyspace: ks,
+                            level,
+                            output_level: level,
+                            inputs,
+                            next_inputs: Vec::new(),
+                            trivial_move: false,
+                        })
                     } else {
                         picker::plan_for(&version, level, inputs, &vs.compacting).map(|mut p| {
                             p.keyspace = ks;
@@ -358,10 +378,13 @@ impl Inner {
                         let result = self.run_compaction(&plan);
                         self.release(&plan);
                         if let Err(e) = result {
-                            if !matches!(e, Error::ShuttingDown) {
+                            if !matches!(e, Error::ShuttingDown | Error::KeyspaceNotFound { .. }) {
                                 self.set_bg_error(&e);
                             }
                             return Err(e);
+                        }
+                        if plan.output_level == deepest && !plan.trivial_move {
+                            deepest_rewritten = true;
                         }
                         break;
                     }

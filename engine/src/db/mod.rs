@@ -668,17 +668,17 @@ impl Inner {
         (view.clone(), seq)
     }
 
-    /// The oldest sequence number any reader may still read at: versions shadowed at or
-    /// below it may be dropped. That is the oldest live snapshot (transactions hold one), or
-    /// the visible sequence number if there is none. (Iterators pin their own files, so only
-    /// snapshots count.) Read under the registry's lock, like snapshots are taken, so a
-    /// snapshot taken after this returns reads at or above it.
-    pub(crate) fn oldest_snapshot(&self) -> u64 {
+    /// The sequence numbers of the live snapshots, ascending, ending with the visible
+    /// sequence number (the newest any reader without a snapshot reads at). Taken under the
+    /// registry's lock, so a snapshot registered later reads at or above the last of them.
+    pub(crate) fn live_snapshots(&self) -> Vec<u64> {
         let snapshots = self.snapshots.lock();
-        match snapshots.keys().next() {
-            Some(&oldest) => oldest,
-            None => self.visible_seq.load(Ordering::Acquire),
+        let mut seqs: Vec<u64> = snapshots.keys().copied().collect();
+        let visible = self.visible_seq.load(Ordering::Acquire);
+        if seqs.last().is_none_or(|&last| last < visible) {
+            seqs.push(visible);
         }
+        seqs
     }
 
     /// Registers a snapshot at the visible sequence number and returns it.

@@ -1,8 +1,8 @@
 //! Snapshots: a pinned sequence number that reads see the database at.
 //!
 //! Invariant: while a snapshot at sequence `s` lives, compaction keeps, for every key, the
-//! newest version at or below `s` (the garbage-collection watermark is the oldest live
-//! snapshot, see `Inner::oldest_snapshot`). So reading the *current* memtables and files at
+//! newest version at or below `s` (it drops only versions with a newer one and no live
+//! snapshot in between, see `Inner::live_snapshots` and the compaction module). So reading the *current* memtables and files at
 //! `s` gives exactly the commits at or below `s`, however many flushes and compactions ran
 //! since: a snapshot costs a registry entry, not a copy.
 

@@ -32,12 +32,15 @@ pub(crate) const SEQ_FAILED: u64 = u64::MAX;
 /// A key in a keyspace.
 type KsKey = (u32, Bytes);
 
-/// A committed (or committing) transaction's write set.
+/// A queued or committed batch, kept for transactions' conflict checks. Every write is
+/// recorded, transactional or not, so a plain write also conflicts with a transaction that
+/// read what it overwrote.
 struct CommitRecord {
     /// Filled in by the commit pipeline when sequence numbers are assigned (the last one of
-    /// the commit); [`SEQ_FAILED`] if it failed.
+    /// the batch); [`SEQ_PENDING`] until then, [`SEQ_FAILED`] if the commit failed.
     seq: Arc<AtomicU64>,
-    writes: HashSet<KsKey>,
+    /// The batch's record (shared with the commit pipeline, not copied).
+    batch: Bytes,
 }
 
 /// Recent commits and active transactions (see the module docs).
@@ -65,6 +68,39 @@ impl Oracle {
                 break;
             }
         }
+    }
+
+    /// The records a transaction reading at `read_seq` must be checked against: commits it
+    /// does not see. Yields each batch with its last sequence number (or [`SEQ_PENDING`]).
+    fn unseen(&self, read_seq: u64) -> impl Iterator<Item = (&Bytes, u64)> {
+        self.committed.iter().filter_map(move |r| {
+            let seq = r.seq.load(Ordering::Acquire);
+            let seen = seq == SEQ_FAILED || (seq != SEQ_PENDING && seq <= read_seq);
+            (!seen).then_some((&r.batch, seq))
+        })
+    }
+}
+
+impl super::Inner {
+    /// Queues `batch` for commit, recorded in the oracle. `check` runs first, under the
+    /// oracle lock (a transaction's conflict check): the order of checks is the order of the
+    /// commit queue. Returns the queued write and the cell its sequence number will be in.
+    pub(crate) fn submit_tracked(
+        &self,
+        batch: WriteBatch,
+        opts: WriteOptions,
+        check: impl FnOnce(&Oracle) -> Result<()>,
+    ) -> Result<(Arc<super::write::Pending>, Arc<AtomicU64>)> {
+        let cell = Arc::new(AtomicU64::new(SEQ_PENDING));
+        let mut oracle = self.oracle.lock();
+        oracle.prune(self.visible_seq.load(Ordering::Acquire));
+        check(&oracle)?;
+        let pending = self.submit(batch, opts, Some(cell.clone()))?;
+        oracle.committed.push_back(CommitRecord {
+            seq: cell.clone(),
+            batch: pending.record.clone(),
+        });
+        Ok((pending, cell))
     }
 }
 
@@ -269,65 +305,75 @@ impl Transaction {
             return Ok(self.read_sequence());
         }
         let mut batch = WriteBatch::new();
-        let mut write_set = HashSet::with_capacity(self.writes.len());
         for ((ks, key), value) in std::mem::take(&mut self.writes) {
             match &value {
                 Some(v) => batch.push_raw(ks, crate::key::Kind::Put, &key, v),
                 None => batch.push_raw(ks, crate::key::Kind::Delete, &key, &[]),
             }
-            write_set.insert((ks, key));
         }
         for s in std::mem::take(&mut self.stamped) {
             batch.put_versionstamped(&s.keyspace, &s.key, s.key_offset, &s.value, s.value_offset);
         }
-        batch.validate()?;
         let inner = self.db.inner().clone();
         let read_seq = self.read_sequence();
-        let cell = Arc::new(AtomicU64::new(SEQ_PENDING));
-        let pending = {
-            let mut oracle = inner.oracle.lock();
-            oracle.prune(inner.visible_seq.load(Ordering::Acquire));
-            for record in &oracle.committed {
-                let seq = record.seq.load(Ordering::Acquire);
-                if seq == SEQ_FAILED || (seq != SEQ_PENDING && seq <= read_seq) {
-                    continue;
-                }
-                if let Some(what) = self.conflict_with(&record.writes) {
+        let (pending, seq) = inner.submit_tracked(batch, opts, |oracle| {
+            for (batch, seq) in oracle.unseen(read_seq) {
+                if let Some(what) = self.conflict_with(batch, seq) {
                     return Err(Error::Conflict(what));
                 }
             }
-            let pending = inner.submit(batch, opts, Some(cell.clone()))?;
-            oracle.committed.push_back(CommitRecord {
-                seq: cell.clone(),
-                writes: write_set,
-            });
+            Ok(())
+        })?;
+        {
+            let mut oracle = inner.oracle.lock();
             self.deactivate(&mut oracle);
-            pending
-        };
+        }
         let result = inner.await_commit(&pending);
         if result.is_err() {
-            cell.store(SEQ_FAILED, Ordering::Release);
+            seq.store(SEQ_FAILED, Ordering::Release);
         }
         result
     }
 
-    /// What in `writes` this transaction read or scanned, described for the error.
-    fn conflict_with(&self, writes: &HashSet<KsKey>) -> Option<String> {
-        if let Some((_, key)) = self.reads.iter().find(|k| writes.contains(*k)) {
-            return Some(format!(
-                "key {:?} it read was changed by a later commit",
-                String::from_utf8_lossy(key)
-            ));
-        }
-        for (ks, key) in writes {
-            if self
-                .ranges
-                .iter()
-                .any(|(rks, lo, hi)| rks == ks && in_range(key, lo, hi))
-            {
+    /// What in another commit's batch (with its last sequence number, or [`SEQ_PENDING`])
+    /// this transaction read or scanned, described for the error.
+    fn conflict_with(&self, batch: &Bytes, last_seq: u64) -> Option<String> {
+        let pending = last_seq == SEQ_PENDING;
+        let count = crate::batch::record_count(batch);
+        let first_seq = if pending {
+            0
+        } else {
+            (last_seq + 1).saturating_sub(count)
+        };
+        let decoded = crate::batch::decode_at(batch, first_seq).ok()?;
+        let show = |key: &[u8]| String::from_utf8_lossy(key).into_owned();
+        for e in decoded.entries {
+            let scanned = |key: &[u8]| {
+                self.ranges
+                    .iter()
+                    .any(|(ks, lo, hi)| *ks == e.keyspace && in_range(key, lo, hi))
+            };
+            if e.key_stamped && pending {
+                // Its key is not known yet: it may land in any range scanned in its keyspace.
+                if self.ranges.iter().any(|(ks, _, _)| *ks == e.keyspace) {
+                    return Some(
+                        "a versionstamped write by a concurrent commit may fall in a range it \
+                         scanned"
+                            .into(),
+                    );
+                }
+                continue;
+            }
+            if self.reads.contains(&(e.keyspace, e.key.clone())) {
+                return Some(format!(
+                    "key {:?} it read was changed by a later commit",
+                    show(&e.key)
+                ));
+            }
+            if scanned(&e.key) {
                 return Some(format!(
                     "key {:?} in a range it scanned was written by a later commit",
-                    String::from_utf8_lossy(key)
+                    show(&e.key)
                 ));
             }
         }

@@ -50,7 +50,7 @@ impl Drop for TicketGuard<'_> {
 /// A writer waiting in the commit queue.
 pub(crate) struct Pending {
     /// The batch's WAL record (sequence number not yet filled in).
-    record: Bytes,
+    pub(crate) record: Bytes,
     sync: bool,
     /// Where the leader stores the batch's last sequence number as soon as it is assigned
     /// (a transaction's commit record, for other transactions' conflict checks).
@@ -68,8 +68,12 @@ impl Inner {
             self.check_writable()?;
             return Ok(self.visible_seq.load(Ordering::Acquire));
         }
-        let me = self.submit(batch, opts, None)?;
-        self.await_commit(&me)
+        let (me, seq) = self.submit_tracked(batch, opts, |_| Ok(()))?;
+        let result = self.await_commit(&me);
+        if result.is_err() {
+            seq.store(super::txn::SEQ_FAILED, Ordering::Release);
+        }
+        result
     }
 
     /// Validates `batch` and puts it in the commit queue; queue order is sequence order.
