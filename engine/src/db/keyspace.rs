@@ -126,6 +126,18 @@ impl Keyspace {
         self.db.inner().cursor_in(self.as_ref(), range, None)
     }
 
+    /// Bytes of the keyspace's table files (not counting its memtables).
+    pub fn disk_size(&self) -> Result<u64> {
+        let view = self.db.inner().view.read().clone();
+        let version = view
+            .versions
+            .get(&self.id)
+            .ok_or_else(|| Error::KeyspaceNotFound {
+                name: self.name.to_string(),
+            })?;
+        Ok(version.files().map(|(_, f)| f.meta.size).sum())
+    }
+
     /// Compacts the keys in `range` down to the deepest level holding data, after flushing
     /// the memtables (see [`Db::compact_range`]).
     pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
