@@ -1,5 +1,7 @@
 //! Model-based test: random operations against the engine and a `BTreeMap`, with flushes and
 //! close/reopen cycles in between, comparing every read, point and range, forwards and backwards.
+//! Snapshots taken along the way are checked against copies of the model from their moment,
+//! while compactions (background and manual) run underneath them.
 //!
 //! `STRATA_MODEL_OPS` sets the number of operations per seed (default 4000);
 //! `STRATA_MODEL_SEEDS` the number of seeds (default 3).
@@ -10,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use strata_engine::{Compression, Db, Options, WriteBatch, WriteOptions};
+use strata_engine::{Compression, Db, Options, Snapshot, WriteBatch, WriteOptions};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -166,7 +168,28 @@ fn run(seed: u64, ops: usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut db = Db::open(dir.path(), options(seed)).unwrap();
+    let mut snapshots: Vec<(Snapshot, BTreeMap<Vec<u8>, Vec<u8>>)> = Vec::new();
     for op in 0..ops {
+        if !snapshots.is_empty() && rng.gen_bool(0.05) {
+            let (snap, then) = &snapshots[rng.gen_range(0..snapshots.len())];
+            let ks = db.default_keyspace();
+            let k = random_key(&mut rng);
+            assert_eq!(
+                snap.get(&ks, &k).unwrap().as_deref(),
+                then.get(&k).map(Vec::as_slice),
+                "seed {seed} op {op}: snapshot get {k:?}"
+            );
+            if rng.gen_bool(0.2) {
+                let all: Vec<(Vec<u8>, Vec<u8>)> = snap
+                    .iter(&ks)
+                    .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let expect: Vec<(Vec<u8>, Vec<u8>)> =
+                    then.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                assert!(all == expect, "seed {seed} op {op}: snapshot scan differs");
+            }
+        }
         match rng.gen_range(0..100) {
             0..=39 => {
                 let (k, v) = (random_key(&mut rng), random_value(&mut rng));
@@ -215,12 +238,22 @@ fn run(seed: u64, ops: usize) {
                     db.compact_range(lo.as_slice()..=hi.as_slice()).unwrap();
                 }
             }
+            98 => {
+                if snapshots.len() < 3 && rng.gen_bool(0.6) {
+                    snapshots.push((db.snapshot(), model.clone()));
+                } else if !snapshots.is_empty() {
+                    snapshots.remove(rng.gen_range(0..snapshots.len()));
+                }
+            }
             _ => {
+                // Snapshots hold the database open.
+                snapshots.clear();
                 drop(db);
                 db = Db::open(dir.path(), options(seed)).unwrap();
             }
         }
     }
+    snapshots.clear();
     let stats = db.stats();
     eprintln!(
         "seed {seed}: files per level {:?}, {} compactions, {} trivial moves, {} flushes",
