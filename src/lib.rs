@@ -21,8 +21,8 @@
 
 pub use strata_engine as engine;
 pub use strata_engine::{
-    Compression, Cursor, Db, DbIter, Error, Options, Result, Stats, WalRecovery, WriteBatch,
-    WriteOptions,
+    versionstamp, Compression, Cursor, Db, DbIter, Error, Keyspace, KeyspaceOptions, Options,
+    Result, Snapshot, Stats, Transaction, TxnIter, WalRecovery, WriteBatch, WriteOptions,
 };
 
 /// The README's code blocks, compiled as doc tests so they stay true.

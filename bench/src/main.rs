@@ -124,6 +124,10 @@ fn run_child(a: &Args, engine_name: &str, root: &Path) -> engines::Result<()> {
             live = Live::new(p.num);
         }
         fresh = false;
+        if workloads::TRANSACTIONS.contains(&base) && !engine.supports_transactions() {
+            eprintln!("   {name}: skipped, {engine_name} runs no transactions here");
+            continue;
+        }
         let outcome = workloads::run(engine_name, engine.as_ref(), &dir, name, &p, &mut live)?;
         println!("RESULT {}", serde_json::to_string(&outcome)?);
     }
@@ -213,7 +217,7 @@ fn main() -> engines::Result<()> {
                 if let Some(json) = line.strip_prefix("RESULT ") {
                     let o: Outcome = serde_json::from_str(json)?;
                     eprintln!(
-                        "   {:<18} {:>9} ops/s {:>9} ops/cpu-s  p50 {:>7.1}us  p99 {:>7.1}us{}{}",
+                        "   {:<18} {:>9} ops/s {:>9} ops/cpu-s  p50 {:>7.1}us  p99 {:>7.1}us{}{}{}",
                         o.workload,
                         human(o.ops_per_sec()),
                         human(o.ops_per_cpu_sec()),
@@ -224,6 +228,9 @@ fn main() -> engines::Result<()> {
                             .unwrap_or_default(),
                         o.space_amp
                             .map(|s| format!("  s-amp {s:.2}"))
+                            .unwrap_or_default(),
+                        abort_rate(&o)
+                            .map(|a| format!("  aborts {:.1}%", a * 100.0))
                             .unwrap_or_default(),
                     );
                     results.push(o);
@@ -265,6 +272,13 @@ fn forwarded_args() -> Vec<std::ffi::OsString> {
     out
 }
 
+/// The share of transaction attempts that aborted, for transaction workloads.
+fn abort_rate(o: &Outcome) -> Option<f64> {
+    workloads::TRANSACTIONS
+        .contains(&o.workload.split(':').next().unwrap_or(""))
+        .then(|| o.aborts as f64 / (o.ops + o.aborts).max(1) as f64)
+}
+
 /// The side-by-side table (medians over repeats) and strata's ratio to the best peer.
 fn report(engines: &[String], results: &[Outcome], disk: f64, a: &Args) -> String {
     let mut by: BTreeMap<(String, String), Vec<&Outcome>> = BTreeMap::new();
@@ -283,8 +297,8 @@ fn report(engines: &[String], results: &[Outcome], disk: f64, a: &Args) -> Strin
         "{} keys, {} B keys, {} B values, {} reader thread(s), compression {}; medians of {} runs; disk append+fdatasync: {} ops/s\n\n",
         a.num, a.key_size, a.value_size, a.threads.max(1), !a.no_compression, a.repeats, human(disk)
     ));
-    out.push_str("| workload | engine | ops/s | ops/CPU-s | MB/s | p50 µs | p99 µs | p99.9 µs | w-amp | s-amp | peak RSS MiB |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| workload | engine | ops/s | ops/CPU-s | MB/s | p50 µs | p99 µs | p99.9 µs | w-amp | s-amp | aborts | peak RSS MiB |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let stat =
         |v: &[&Outcome], f: &dyn Fn(&Outcome) -> f64| median(v.iter().map(|o| f(o)).collect());
     let mut ratios = Vec::new();
@@ -305,7 +319,7 @@ fn report(engines: &[String], results: &[Outcome], disk: f64, a: &Args) -> Strin
                 }
             };
             out.push_str(&format!(
-                "| {w} | {e} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} |\n",
+                "| {w} | {e} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.0} |\n",
                 human(ops),
                 human(stat(v, &|o| o.ops_per_cpu_sec())),
                 stat(v, &|o| o.mb_per_sec()),
@@ -314,6 +328,11 @@ fn report(engines: &[String], results: &[Outcome], disk: f64, a: &Args) -> Strin
                 stat(v, &|o| o.p999_us),
                 opt(&|o| o.write_amp),
                 opt(&|o| o.space_amp),
+                if v.iter().any(|o| abort_rate(o).is_some()) {
+                    format!("{:.1}%", stat(v, &|o| abort_rate(o).unwrap_or(0.0)) * 100.0)
+                } else {
+                    String::new()
+                },
                 stat(v, &|o| o.peak_rss as f64) / 1048576.0,
             ));
             if e == "strata" {

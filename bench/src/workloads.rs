@@ -26,6 +26,14 @@ pub const ALL: &[&str] = &[
     "fillsync:8",
 ];
 
+/// The transaction workloads, run only on engines with transactions (strata, rocksdb-otxn):
+/// read two keys and write both back, keys uniform over `--num`, zipfian (θ = 0.99) over
+/// `--num`, or uniform over a hot set of 1000 keys where conflicts are frequent.
+pub const TRANSACTIONS: &[&str] = &["txn-readwrite", "txn-readwrite-zipf", "txn-conflict-rate"];
+
+/// Keys the conflict-rate workload writes to.
+const HOT_KEYS: u64 = 1000;
+
 /// Parameters of a run.
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -51,6 +59,9 @@ pub struct Outcome {
     pub p50_us: f64,
     pub p99_us: f64,
     pub p999_us: f64,
+    /// Transactions aborted on a conflict (transaction workloads only).
+    #[serde(default)]
+    pub aborts: u64,
     /// Bytes written to storage per user byte (fills only).
     pub write_amp: Option<f64>,
     /// Bytes on disk per logical byte of live data (fills only).
@@ -191,6 +202,7 @@ impl Run {
             p50_us: q(0.5),
             p99_us: q(0.99),
             p999_us: q(0.999),
+            aborts: 0,
             write_amp: None,
             space_amp: None,
             peak_rss: metrics::peak_rss(),
@@ -342,10 +354,61 @@ pub fn run(
             }
             run.user_bytes = p.num * p.key_size as u64;
         }
+        "txn-readwrite" | "txn-readwrite-zipf" | "txn-conflict-rate" => {
+            let space = if base == "txn-conflict-rate" {
+                HOT_KEYS.min(p.num)
+            } else {
+                p.num
+            };
+            let zipf = (base == "txn-readwrite-zipf")
+                .then(|| rand_distr::Zipf::new(space, 0.99))
+                .transpose()
+                .map_err(|e| format!("zipf: {e}"))?;
+            let per_thread = (p.num / 10 / threads as u64).max(1);
+            let outcomes = parallel(threads, |t| {
+                let mut r = StdRng::seed_from_u64(p.seed + 500 + t as u64);
+                let mut vals = ValueGen::new(p.value_size, p.compression_ratio, p.seed + 500);
+                let mut h = histogram();
+                let (mut commits, mut aborts) = (0u64, 0u64);
+                let (mut k1, mut k2) = (Vec::new(), Vec::new());
+                let pick = |r: &mut StdRng| match &zipf {
+                    // Zipf ranks scattered over the key space, so hot keys are not neighbours.
+                    Some(z) => crate::hash_name(&(r.sample(z) as u64).to_string()) % space,
+                    None => r.gen_range(0..space),
+                };
+                while commits < per_thread {
+                    let a = pick(&mut r);
+                    let mut b = pick(&mut r);
+                    if b == a {
+                        b = (a + 1) % space;
+                    }
+                    key(a, p.key_size, &mut k1);
+                    key(b, p.key_size, &mut k2);
+                    let v1 = vals.next().to_vec();
+                    let v2 = vals.next().to_vec();
+                    let s = Instant::now();
+                    let committed = engine.transact(&[&k1, &k2], &[&v1, &v2])?;
+                    let _ = h.record(s.elapsed().as_nanos().max(1) as u64);
+                    if committed {
+                        commits += 1;
+                    } else {
+                        aborts += 1;
+                    }
+                }
+                Ok((h, commits, aborts))
+            })?;
+            run.merge(outcomes);
+            run.user_bytes = run.ops * 2 * entry;
+        }
         other => return Err(format!("unknown workload {other:?}").into()),
     }
     let io_before = run.io;
     let mut outcome = run.finish(engine_name, name);
+    if TRANSACTIONS.contains(&base) {
+        // `found` counted the aborted attempts.
+        outcome.aborts = outcome.found;
+        outcome.found = 0;
+    }
     if matches!(base, "fillseq" | "fillrandom" | "overwrite") {
         // Let background work finish so both amplifications count it, for every engine alike.
         engine.flush()?;

@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use strata_engine::{Compression, Db, Options, Snapshot, WriteBatch, WriteOptions};
 
+/// The reference: what the database should hold.
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -168,7 +171,7 @@ fn run(seed: u64, ops: usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut db = Db::open(dir.path(), options(seed)).unwrap();
-    let mut snapshots: Vec<(Snapshot, BTreeMap<Vec<u8>, Vec<u8>>)> = Vec::new();
+    let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
     for op in 0..ops {
         if !snapshots.is_empty() && rng.gen_bool(0.05) {
             let (snap, then) = &snapshots[rng.gen_range(0..snapshots.len())];

@@ -10,6 +10,8 @@ mod fjall;
 mod redb;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
+#[cfg(feature = "rocksdb")]
+mod rocksdb_otxn;
 
 use std::path::Path;
 
@@ -43,6 +45,17 @@ pub trait Engine: Send + Sync {
     fn seek(&self, key: &[u8], nexts: usize) -> Result<usize>;
     /// Writes memtables out to disk.
     fn flush(&self) -> Result<()>;
+    /// Whether [`Engine::transact`] is implemented.
+    fn supports_transactions(&self) -> bool {
+        false
+    }
+    /// One optimistic read-modify-write transaction at a snapshot taken at its start: reads
+    /// every key, then sets `keys[i]` to `values[i]`, and commits. Returns `false` if the
+    /// commit failed on a conflict (nothing written).
+    fn transact(&self, keys: &[&[u8]], values: &[&[u8]]) -> Result<bool> {
+        let _ = (keys, values);
+        Err("this engine runs no transactions in the benchmark (strata, rocksdb-otxn do)".into())
+    }
 }
 
 /// The engines this build can run.
@@ -50,6 +63,7 @@ pub fn available() -> Vec<&'static str> {
     let mut v = vec!["strata"];
     if cfg!(feature = "rocksdb") {
         v.push("rocksdb");
+        v.push("rocksdb-otxn");
     }
     if cfg!(feature = "fjall") {
         v.push("fjall");
@@ -66,6 +80,8 @@ pub fn open(name: &str, dir: &Path, cfg: &Config) -> Result<Box<dyn Engine>> {
         "strata" => Ok(Box::new(strata::Strata::open(dir, cfg)?)),
         #[cfg(feature = "rocksdb")]
         "rocksdb" => Ok(Box::new(rocksdb::Rocks::open(dir, cfg)?)),
+        #[cfg(feature = "rocksdb")]
+        "rocksdb-otxn" => Ok(Box::new(rocksdb_otxn::RocksOtxn::open(dir, cfg)?)),
         #[cfg(feature = "fjall")]
         "fjall" => Ok(Box::new(fjall::Fjall::open(dir, cfg)?)),
         #[cfg(feature = "redb")]

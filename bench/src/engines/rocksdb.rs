@@ -12,24 +12,29 @@ pub struct Rocks {
     sync: WriteOptions,
 }
 
+/// The options every RocksDB flavour in the benchmark opens with.
+pub fn options(cfg: &Config) -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.set_write_buffer_size(cfg.write_buffer_size as usize);
+    // Two background jobs: one flush and one compaction, like strata's default.
+    opts.set_max_background_jobs(2);
+    opts.set_compression_type(if cfg.compression {
+        DBCompressionType::Zstd
+    } else {
+        DBCompressionType::None
+    });
+    let mut table = BlockBasedOptions::default();
+    table.set_block_size(4096);
+    table.set_bloom_filter(10.0, false);
+    table.set_block_cache(&Cache::new_lru_cache(cfg.cache_size as usize));
+    opts.set_block_based_table_factory(&table);
+    opts
+}
+
 impl Rocks {
     pub fn open(dir: &Path, cfg: &Config) -> Result<Self> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.set_write_buffer_size(cfg.write_buffer_size as usize);
-        // Two background jobs: one flush and one compaction, like strata's default.
-        opts.set_max_background_jobs(2);
-        opts.set_compression_type(if cfg.compression {
-            DBCompressionType::Zstd
-        } else {
-            DBCompressionType::None
-        });
-        let mut table = BlockBasedOptions::default();
-        table.set_block_size(4096);
-        table.set_bloom_filter(10.0, false);
-        table.set_block_cache(&Cache::new_lru_cache(cfg.cache_size as usize));
-        opts.set_block_based_table_factory(&table);
-        let db = DB::open(&opts, dir)?;
+        let db = DB::open(&options(cfg), dir)?;
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         Ok(Rocks {

@@ -78,4 +78,24 @@ impl Engine for Strata {
     fn flush(&self) -> Result<()> {
         Ok(self.db.flush()?)
     }
+
+    fn supports_transactions(&self) -> bool {
+        true
+    }
+
+    fn transact(&self, keys: &[&[u8]], values: &[&[u8]]) -> Result<bool> {
+        let ks = self.db.default_keyspace();
+        let mut t = self.db.transaction();
+        for k in keys {
+            t.get(&ks, k)?;
+        }
+        for (k, v) in keys.iter().zip(values) {
+            t.put(&ks, k, v);
+        }
+        match t.commit() {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_conflict() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
