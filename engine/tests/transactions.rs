@@ -345,3 +345,33 @@ fn a_long_lived_snapshot_is_stable_and_its_versions_are_reclaimed_when_dropped()
         "{freed} bytes on disk for {live} bytes of live data"
     );
 }
+
+#[test]
+fn conflict_tracking_memory_is_bounded_by_the_write_buffer() {
+    // A transaction left open while far more than the write buffer is committed: the records
+    // it would be checked against are dropped, and it fails to commit rather than keep them.
+    let (_d, db) = open(); // 64 KiB write buffer
+    let ks = db.default_keyspace();
+    let mut reader_writer = db.transaction();
+    let mut read_only = db.transaction();
+    let mut blind = db.transaction();
+    assert_eq!(reader_writer.get(&ks, "x").unwrap(), None);
+    assert_eq!(read_only.get(&ks, "x").unwrap(), None);
+    for i in 0..2000 {
+        db.put(format!("other{i:05}"), "v".repeat(100)).unwrap();
+    }
+    reader_writer.put(&ks, "x", "1");
+    let err = reader_writer.commit().unwrap_err();
+    assert!(
+        err.is_conflict() && err.to_string().contains("ran so long"),
+        "{err}"
+    );
+    read_only.commit().unwrap();
+    blind.put(&ks, "y", "1");
+    blind.commit().unwrap();
+    // New transactions are not affected.
+    let mut fresh = db.transaction();
+    assert_eq!(fresh.get(&ks, "x").unwrap(), None);
+    fresh.put(&ks, "x", "2");
+    fresh.commit().unwrap();
+}

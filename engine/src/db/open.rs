@@ -204,6 +204,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         &crate::compaction::picker::PickerConfig::from_options(&opts),
     );
     let wal_writer = LogWriter::new(wal_file, wal_path);
+    let oracle_limit = opts.write_buffer_size;
     let inner = Inner {
         opts,
         fs,
@@ -246,7 +247,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         }),
         wal_sync_cv: Condvar::new(),
         snapshots: Mutex::new(BTreeMap::new()),
-        oracle: Mutex::new(Default::default()),
+        oracle: Mutex::new(super::txn::Oracle::new(oracle_limit)),
         default_name: super::DEFAULT_KEYSPACE_NAME.into(),
         dir,
     };

@@ -44,16 +44,37 @@ struct CommitRecord {
 }
 
 /// Recent commits and active transactions (see the module docs).
+///
+/// Memory bound: the records a long-running transaction keeps alive are capped at
+/// `limit_bytes` (the write buffer size). Past it, the oldest are dropped anyway and
+/// `trimmed_through` remembers the newest dropped sequence number: a transaction that read
+/// anything at a snapshot below it can no longer be checked, so its commit fails with a
+/// conflict (read-only transactions and blind writes are unaffected).
 #[derive(Default)]
 pub(crate) struct Oracle {
     /// In commit-queue order.
     committed: VecDeque<CommitRecord>,
+    /// Bytes of the batches in `committed`.
+    retained_bytes: usize,
+    /// The most `retained_bytes` may reach.
+    limit_bytes: usize,
+    /// Records at or below this sequence number were dropped while a transaction needed them.
+    trimmed_through: u64,
     /// Active transactions' read sequence numbers → how many.
     active: BTreeMap<u64, usize>,
 }
 
 impl Oracle {
-    /// Drops records no active or future transaction can conflict with.
+    /// An oracle keeping at most `limit_bytes` of commit records for long transactions.
+    pub(crate) fn new(limit_bytes: usize) -> Self {
+        Oracle {
+            limit_bytes,
+            ..Oracle::default()
+        }
+    }
+
+    /// Drops records no active or future transaction can conflict with, and the oldest ones
+    /// past the memory limit.
     fn prune(&mut self, visible: u64) {
         let watermark = self
             .active
@@ -62,11 +83,17 @@ impl Oracle {
             .map_or(visible, |&oldest| oldest.min(visible));
         while let Some(front) = self.committed.front() {
             let seq = front.seq.load(Ordering::Acquire);
-            if seq == SEQ_FAILED || (seq != SEQ_PENDING && seq <= watermark) {
-                self.committed.pop_front();
-            } else {
+            let assigned = seq != SEQ_PENDING && seq != SEQ_FAILED;
+            let unneeded = seq == SEQ_FAILED || (assigned && seq <= watermark);
+            let over_limit = assigned && self.retained_bytes > self.limit_bytes;
+            if !(unneeded || over_limit) {
                 break;
             }
+            if !unneeded {
+                self.trimmed_through = self.trimmed_through.max(seq);
+            }
+            self.retained_bytes -= front.batch.len();
+            self.committed.pop_front();
         }
     }
 
@@ -96,6 +123,7 @@ impl super::Inner {
         oracle.prune(self.visible_seq.load(Ordering::Acquire));
         check(&oracle)?;
         let pending = self.submit(batch, opts, Some(cell.clone()))?;
+        oracle.retained_bytes += pending.record.len();
         oracle.committed.push_back(CommitRecord {
             seq: cell.clone(),
             batch: pending.record.clone(),
@@ -111,7 +139,9 @@ impl super::Inner {
 /// (writing nothing) if another commit since the snapshot changed a key this transaction read
 /// or a range it scanned. Read-only transactions never conflict; writes to keys never read
 /// (blind writes) do not conflict either. Dropping a transaction without committing rolls it
-/// back.
+/// back. A transaction that stays open while more than a write buffer's worth of other
+/// commits lands cannot be checked any more and fails with a conflict too (the tracking
+/// memory is bounded); keep read-write transactions short.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -317,6 +347,14 @@ impl Transaction {
         let inner = self.db.inner().clone();
         let read_seq = self.read_sequence();
         let (pending, seq) = inner.submit_tracked(batch, opts, |oracle| {
+            let read_anything = !self.reads.is_empty() || !self.ranges.is_empty();
+            if read_anything && read_seq < oracle.trimmed_through {
+                return Err(Error::Conflict(format!(
+                    "the transaction ran so long that the commits it must be checked against \
+                     outgrew the conflict-tracking memory ({} bytes, the write buffer size)",
+                    oracle.limit_bytes
+                )));
+            }
             for (batch, seq) in oracle.unseen(read_seq) {
                 if let Some(what) = self.conflict_with(batch, seq) {
                     return Err(Error::Conflict(what));
