@@ -1,0 +1,1 @@
+//! DynamoDB's expression languages: parsing and validation (see the submodules).
