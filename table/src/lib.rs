@@ -1,7 +1,22 @@
 //! strata's table layer: DynamoDB's data model — tables, items, attribute values, the
 //! expression languages, Query/Scan, batches and transactions — on the storage engine.
 
+pub mod capacity;
+pub mod catalog;
 pub mod codec;
+pub mod doc;
+pub mod error;
 pub mod expr;
+pub mod model;
 pub mod number;
+pub mod schema;
 pub mod value;
+pub mod write;
+
+pub use catalog::{Database, Table};
+pub use error::{Result, TableError};
+pub use number::Number;
+pub use value::{AttributeValue, Item};
+
+/// The region strata reports in ARNs.
+pub const REGION: &str = "us-east-1";

@@ -39,7 +39,9 @@ pub enum NumberError {
     #[error("Attempting to store more than 38 significant digits in a Number")]
     TooManyDigits,
     /// Magnitude above 9.99…E+125.
-    #[error("Number overflow. Attempting to store a number with magnitude larger than supported range")]
+    #[error(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )]
     Overflow,
     /// Magnitude below 1E-130.
     #[error("Number underflow. Attempting to store a number with magnitude smaller than supported range")]
@@ -466,9 +468,15 @@ mod tests {
             ("1E+3", "1000"),
             ("12.5e-3", "0.0125"),
             ("-0.00100", "-0.001"),
-            ("123456789012345678901234567890.12345678", "123456789012345678901234567890.12345678"),
+            (
+                "123456789012345678901234567890.12345678",
+                "123456789012345678901234567890.12345678",
+            ),
             ("1E-130", &format!("0.{}1", "0".repeat(129))),
-            ("9.9999999999999999999999999999999999999E+125", &format!("99999999999999999999999999999999999999{}", "0".repeat(88))),
+            (
+                "9.9999999999999999999999999999999999999E+125",
+                &format!("99999999999999999999999999999999999999{}", "0".repeat(88)),
+            ),
             ("100e-2", "1"),
             ("0.0e999999999999", "0"),
         ] {
@@ -479,7 +487,10 @@ mod tests {
 
     #[test]
     fn rejects_what_dynamodb_rejects() {
-        for bad in ["", "-", "+", ".", "e5", "1e", "1e+", "1.2.3", "abc", "1 ", " 1", "0x10", "NaN", "Infinity", "1,5", "--1", "1e5.5"] {
+        for bad in [
+            "", "-", "+", ".", "e5", "1e", "1e+", "1.2.3", "abc", "1 ", " 1", "0x10", "NaN",
+            "Infinity", "1,5", "--1", "1e5.5",
+        ] {
             assert_eq!(
                 Number::parse(bad),
                 Err(NumberError::NotANumber(bad.to_owned())),
@@ -493,8 +504,14 @@ mod tests {
         assert!(Number::parse(&format!("{}000", "1".repeat(38))).is_ok());
         assert_eq!(Number::parse("1E126"), Err(NumberError::Overflow));
         assert_eq!(Number::parse("1E-131"), Err(NumberError::Underflow));
-        assert_eq!(Number::parse("1e99999999999999999999"), Err(NumberError::Overflow));
-        assert_eq!(Number::parse("-1e-99999999999999999999"), Err(NumberError::Underflow));
+        assert_eq!(
+            Number::parse("1e99999999999999999999"),
+            Err(NumberError::Overflow)
+        );
+        assert_eq!(
+            Number::parse("-1e-99999999999999999999"),
+            Err(NumberError::Underflow)
+        );
         assert_eq!(
             NumberError::TooManyDigits.to_string(),
             "Attempting to store more than 38 significant digits in a Number"
@@ -510,7 +527,11 @@ mod tests {
             ("5", "-5", "0"),
             ("99", "1", "100"),
             ("1E125", "-1E125", "0"),
-            ("12345678901234567890123456789012345678", "-1", "12345678901234567890123456789012345677"),
+            (
+                "12345678901234567890123456789012345678",
+                "-1",
+                "12345678901234567890123456789012345677",
+            ),
             ("1.5", "-0.25", "1.25"),
             ("-1.5", "-0.25", "-1.75"),
             ("0", "-7.5", "-7.5"),

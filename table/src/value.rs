@@ -86,10 +86,7 @@ impl AttributeValue {
             AttributeValue::Bool(_) | AttributeValue::Null => 1,
             AttributeValue::L(l) => 3 + l.iter().map(|v| v.size() + 1).sum::<usize>(),
             AttributeValue::M(m) => {
-                3 + m
-                    .iter()
-                    .map(|(k, v)| k.len() + v.size() + 1)
-                    .sum::<usize>()
+                3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>()
             }
             AttributeValue::Ss(s) => s.iter().map(String::len).sum(),
             AttributeValue::Ns(s) => s.iter().map(Number::size).sum(),
@@ -187,7 +184,8 @@ struct RawValue {
 
 /// Why a value from the wire was rejected (DynamoDB's messages).
 pub(crate) fn invalid_set_message(kind: &str) -> String {
-    format!("One or more parameter values were invalid: An {kind} may not be empty")
+    // Sic: DynamoDB's message has two spaces.
+    format!("One or more parameter values were invalid: An {kind}  may not be empty")
 }
 
 fn decode_b64(s: &str) -> Result<Vec<u8>, String> {
@@ -219,8 +217,12 @@ impl RawValue {
         if set > 1 {
             return Err("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes".into());
         }
-        let dup = |what: &str| {
-            format!("One or more parameter values were invalid: Input collection contains duplicates for {what}")
+        let dup = |elements: &[String], ty: &str| {
+            let list = elements.join(", ");
+            match ty {
+                "SS" => format!("One or more parameter values were invalid: Input collection [{list}] contains duplicates."),
+                _ => format!("One or more parameter values were invalid: Input collection [{list}] of type {ty} contains duplicates."),
+            }
         };
         let v = if let Some(s) = self.s {
             AttributeValue::S(s)
@@ -243,36 +245,33 @@ impl RawValue {
             if ss.is_empty() {
                 return Err(invalid_set_message("string set"));
             }
-            let n = ss.len();
-            let set: BTreeSet<String> = ss.into_iter().collect();
-            if set.len() != n {
-                return Err(dup("string set"));
+            let set: BTreeSet<String> = ss.iter().cloned().collect();
+            if set.len() != ss.len() {
+                return Err(dup(&ss, "SS"));
             }
             AttributeValue::Ss(set)
         } else if let Some(ns) = self.ns {
             if ns.is_empty() {
                 return Err(invalid_set_message("number set"));
             }
-            let n = ns.len();
             let set = ns
                 .iter()
                 .map(|s| Number::parse(s).map_err(|e| e.to_string()))
                 .collect::<Result<BTreeSet<Number>, String>>()?;
-            if set.len() != n {
-                return Err(dup("number set"));
+            if set.len() != ns.len() {
+                return Err(dup(&ns, "NS"));
             }
             AttributeValue::Ns(set)
         } else if let Some(bs) = self.bs {
             if bs.is_empty() {
                 return Err(invalid_set_message("binary set"));
             }
-            let n = bs.len();
             let set = bs
                 .iter()
                 .map(|s| decode_b64(s))
                 .collect::<Result<BTreeSet<Vec<u8>>, String>>()?;
-            if set.len() != n {
-                return Err(dup("binary set"));
+            if set.len() != bs.len() {
+                return Err(dup(&bs, "BS"));
             }
             AttributeValue::Bs(set)
         } else {
@@ -335,7 +334,10 @@ mod tests {
         }
         // Numbers come back canonical; sets come back sorted.
         let v = parse(r#"{"NS":["10","1.0","-3"]}"#).unwrap();
-        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"NS":["-3","1","10"]}"#);
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"NS":["-3","1","10"]}"#
+        );
     }
 
     #[test]
@@ -343,12 +345,24 @@ mod tests {
         for (json, message) in [
             (r#"{}"#, "Supplied AttributeValue is empty"),
             (r#"{"S":"a","N":"1"}"#, "more than one datatypes set"),
-            (r#"{"N":"abc"}"#, "cannot be converted to a numeric value: abc"),
+            (
+                r#"{"N":"abc"}"#,
+                "cannot be converted to a numeric value: abc",
+            ),
             (r#"{"N":"1e200"}"#, "Number overflow"),
-            (r#"{"NULL":false}"#, "Null attribute value types must have the value of true"),
-            (r#"{"SS":[]}"#, "An string set may not be empty"),
-            (r#"{"NS":["1","1.0"]}"#, "duplicates"),
-            (r#"{"SS":["a","a"]}"#, "duplicates"),
+            (
+                r#"{"NULL":false}"#,
+                "Null attribute value types must have the value of true",
+            ),
+            (r#"{"SS":[]}"#, "An string set  may not be empty"),
+            (
+                r#"{"NS":["1","1.0"]}"#,
+                "Input collection [1, 1.0] of type NS contains duplicates.",
+            ),
+            (
+                r#"{"SS":["a","a"]}"#,
+                "Input collection [a, a] contains duplicates.",
+            ),
             (r#"{"B":"!!"}"#, "Base64"),
             (r#"{"X":"1"}"#, "unknown field"),
         ] {

@@ -1,0 +1,598 @@
+//! The database of tables: the catalog (which tables exist, their schemas), persisted in an
+//! engine keyspace, and the table operations CreateTable, DescribeTable, ListTables,
+//! UpdateTable and DeleteTable.
+//!
+//! Each table's items live in their own engine keyspace, named after the table and a creation
+//! id, so deleting a table drops its keyspace (no per-item deletes) and a table created again
+//! under the same name starts empty. Creation makes the keyspace, then writes the catalog
+//! entry (fsynced); deletion removes the entry (fsynced), then drops the keyspace. A crash in
+//! between leaves a keyspace no entry names, which [`Database::open`] drops.
+
+use crate::error::{violation, Result, TableError};
+use crate::model::{
+    AttributeDefinition, CreateTableInput, CreateTableOutput, DeleteTableOutput,
+    DescribeTableOutput, ListTablesInput, ListTablesOutput, TableNameInput, UpdateTableInput,
+    UpdateTableOutput,
+};
+use crate::schema::{KeyAttribute, KeySchema, StoredTable};
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use strata_engine::{Db, Keyspace, Options, WriteOptions};
+
+/// The keyspace holding the catalog.
+const CATALOG: &str = "sys/tables";
+/// Catalog key prefix of table entries.
+const TABLE_PREFIX: &str = "table/";
+/// Catalog key of the next table id.
+const NEXT_ID: &str = "next-id";
+
+/// A live table: its description and its items' keyspace.
+pub struct Table {
+    /// What the catalog says.
+    pub meta: StoredTable,
+    /// The items.
+    pub items: Keyspace,
+}
+
+/// A database of DynamoDB tables on one engine. Cheap to share (`Arc`), safe to use from
+/// many threads.
+pub struct Database {
+    db: Db,
+    catalog: Keyspace,
+    tables: RwLock<BTreeMap<String, Arc<Table>>>,
+    next_id: AtomicU64,
+    /// Serializes table creation and deletion.
+    ddl: Mutex<()>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.db.path())
+            .field("tables", &self.tables.read().len())
+            .finish()
+    }
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_millis() as f64) / 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn corrupt(what: impl std::fmt::Display) -> TableError {
+    TableError::Internal(format!("the table catalog is damaged: {what}"))
+}
+
+impl Database {
+    /// Opens (or creates) a database in directory `path`.
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Database> {
+        Database::new(Db::open(path, opts)?)
+    }
+
+    /// The table layer over an open engine.
+    pub fn new(db: Db) -> Result<Database> {
+        let catalog = db.keyspace(CATALOG)?;
+        let mut tables = BTreeMap::new();
+        let mut next_id = 1;
+        for entry in catalog.iter() {
+            let (key, value) = entry?;
+            if key.as_ref() == NEXT_ID.as_bytes() {
+                let text = std::str::from_utf8(&value).map_err(corrupt)?;
+                next_id = text.parse().map_err(corrupt)?;
+                continue;
+            }
+            if !key.starts_with(TABLE_PREFIX.as_bytes()) {
+                continue;
+            }
+            let meta: StoredTable = serde_json::from_slice(&value).map_err(corrupt)?;
+            let items = db
+                .existing_keyspace(&meta.keyspace_name())
+                .map_err(|_| corrupt(format!("table {} has no item keyspace", meta.name)))?;
+            tables.insert(meta.name.clone(), Arc::new(Table { meta, items }));
+        }
+        // Keyspaces of tables whose creation or deletion a crash interrupted.
+        let live: Vec<String> = tables.values().map(|t| t.meta.keyspace_name()).collect();
+        for name in db.keyspace_names() {
+            if name.starts_with("table/") && !live.contains(&name) {
+                db.drop_keyspace(&name)?;
+            }
+        }
+        Ok(Database {
+            db,
+            catalog,
+            tables: RwLock::new(tables),
+            next_id: AtomicU64::new(next_id),
+            ddl: Mutex::new(()),
+        })
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> &Db {
+        &self.db
+    }
+
+    /// The live table named `name`.
+    pub fn table(&self, name: &str) -> Result<Arc<Table>> {
+        self.tables
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TableError::table_not_found(name))
+    }
+
+    /// CreateTable.
+    pub fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
+        let name = check_table_name(input.table_name.as_deref(), "tableName")?.to_owned();
+        let definitions = input.attribute_definitions.clone().unwrap_or_default();
+        let key = check_key_schema(&input, &definitions)?;
+        let (billing_mode, read_units, write_units) = check_billing(&input)?;
+        if input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some() {
+            return Err(TableError::validation(
+                "Secondary indexes are not supported yet by this strata version",
+            ));
+        }
+        if input
+            .stream_specification
+            .as_ref()
+            .is_some_and(|s| s.stream_enabled == Some(true))
+        {
+            return Err(TableError::validation(
+                "Streams are not supported yet by this strata version",
+            ));
+        }
+        let _ddl = self.ddl.lock();
+        if self.tables.read().contains_key(&name) {
+            return Err(TableError::ResourceInUse(format!(
+                "Table already exists: {name}"
+            )));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let meta = StoredTable {
+            name: name.clone(),
+            id,
+            key,
+            attribute_definitions: definitions,
+            created: now(),
+            billing_mode,
+            read_units,
+            write_units,
+            deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+        };
+        let items = self.db.keyspace(&meta.keyspace_name())?;
+        let mut batch = strata_engine::WriteBatch::new();
+        batch.put_in(&self.catalog, NEXT_ID, (id + 1).to_string());
+        batch.put_in(
+            &self.catalog,
+            format!("{TABLE_PREFIX}{name}"),
+            serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
+        );
+        self.db.write(batch, WriteOptions::new().sync(true))?;
+        let description = meta.describe("ACTIVE", 0, 0);
+        self.tables
+            .write()
+            .insert(name, Arc::new(Table { meta, items }));
+        Ok(CreateTableOutput {
+            table_description: Some(description),
+        })
+    }
+
+    /// DescribeTable.
+    pub fn describe_table(&self, input: TableNameInput) -> Result<DescribeTableOutput> {
+        let name = check_table_name(input.table_name.as_deref(), "tableName")?;
+        let table = self.table(name)?;
+        let (count, size) = table.count_and_size()?;
+        Ok(DescribeTableOutput {
+            table: Some(table.meta.describe("ACTIVE", count, size)),
+        })
+    }
+
+    /// ListTables: names in order, paginated.
+    pub fn list_tables(&self, input: ListTablesInput) -> Result<ListTablesOutput> {
+        let limit = input.limit.unwrap_or(100);
+        if !(1..=100).contains(&limit) {
+            return Err(TableError::constraints(vec![violation(
+                Some(&limit.to_string()),
+                "limit",
+                if limit < 1 {
+                    "Member must have value greater than or equal to 1"
+                } else {
+                    "Member must have value less than or equal to 100"
+                },
+            )]));
+        }
+        if let Some(start) = &input.exclusive_start_table_name {
+            check_table_name(Some(start), "exclusiveStartTableName")?;
+        }
+        let tables = self.tables.read();
+        let names: Vec<String> = tables
+            .keys()
+            .filter(|n| {
+                input
+                    .exclusive_start_table_name
+                    .as_ref()
+                    .is_none_or(|s| n.as_str() > s.as_str())
+            })
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        let more = names.len() > limit as usize;
+        let page: Vec<String> = names.into_iter().take(limit as usize).collect();
+        Ok(ListTablesOutput {
+            last_evaluated_table_name: if more { page.last().cloned() } else { None },
+            table_names: Some(page),
+        })
+    }
+
+    /// DeleteTable.
+    pub fn delete_table(&self, input: TableNameInput) -> Result<DeleteTableOutput> {
+        let name = check_table_name(input.table_name.as_deref(), "tableName")?;
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        if table.meta.deletion_protection {
+            return Err(TableError::validation(
+                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+            ));
+        }
+        let (count, size) = table.count_and_size()?;
+        let description = table.meta.describe("DELETING", count, size);
+        let mut batch = strata_engine::WriteBatch::new();
+        batch.delete_in(&self.catalog, format!("{TABLE_PREFIX}{name}"));
+        self.db.write(batch, WriteOptions::new().sync(true))?;
+        self.tables.write().remove(name);
+        self.db.drop_keyspace(&table.meta.keyspace_name())?;
+        Ok(DeleteTableOutput {
+            table_description: Some(description),
+        })
+    }
+
+    /// UpdateTable: billing mode, provisioned throughput and deletion protection.
+    pub fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
+        let name = check_table_name(input.table_name.as_deref(), "tableName")?;
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        if input.global_secondary_index_updates.is_some() {
+            return Err(TableError::validation(
+                "Secondary indexes are not supported yet by this strata version",
+            ));
+        }
+        if input
+            .stream_specification
+            .as_ref()
+            .is_some_and(|s| s.stream_enabled == Some(true))
+        {
+            return Err(TableError::validation(
+                "Streams are not supported yet by this strata version",
+            ));
+        }
+        let mut meta = table.meta.clone();
+        let mut changed = false;
+        if let Some(mode) = &input.billing_mode {
+            check_enum(mode, "billingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?;
+            changed |= *mode != meta.billing_mode;
+            meta.billing_mode = mode.clone();
+            if mode == "PAY_PER_REQUEST" {
+                meta.read_units = 0;
+                meta.write_units = 0;
+            }
+        }
+        if let Some(t) = &input.provisioned_throughput {
+            if meta.billing_mode == "PAY_PER_REQUEST" {
+                return Err(TableError::invalid_parameter(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ));
+            }
+            let (r, w) = check_throughput(t)?;
+            changed |= (r, w) != (meta.read_units, meta.write_units);
+            meta.read_units = r;
+            meta.write_units = w;
+        } else if meta.billing_mode == "PROVISIONED" && meta.read_units == 0 {
+            return Err(TableError::invalid_parameter(
+                "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+            ));
+        }
+        if let Some(p) = input.deletion_protection_enabled {
+            changed |= p != meta.deletion_protection;
+            meta.deletion_protection = p;
+        }
+        if !changed {
+            return Err(TableError::validation(
+                "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: "
+                    .to_owned()
+                    + &format!(
+                        "{}. Requested ReadCapacityUnits: {}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                        table.meta.read_units, meta.read_units, table.meta.write_units, meta.write_units
+                    ),
+            ));
+        }
+        let mut batch = strata_engine::WriteBatch::new();
+        batch.put_in(
+            &self.catalog,
+            format!("{TABLE_PREFIX}{name}"),
+            serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
+        );
+        self.db.write(batch, WriteOptions::new().sync(true))?;
+        let (count, size) = table.count_and_size()?;
+        let description = meta.describe("ACTIVE", count, size);
+        self.tables.write().insert(
+            name.to_owned(),
+            Arc::new(Table {
+                meta,
+                items: table.items.clone(),
+            }),
+        );
+        Ok(UpdateTableOutput {
+            table_description: Some(description),
+        })
+    }
+}
+
+impl Table {
+    /// Items and their bytes (DynamoDB's item sizes), counted now.
+    pub fn count_and_size(&self) -> Result<(i64, i64)> {
+        let (mut count, mut size) = (0i64, 0i64);
+        for entry in self.items.iter() {
+            let (_, value) = entry?;
+            count += 1;
+            let item = crate::codec::decode_item(&value).map_err(TableError::Internal)?;
+            size += crate::value::item_size(&item) as i64;
+        }
+        Ok((count, size))
+    }
+}
+
+/// Checks a table name: present, 3..=255 characters of `[a-zA-Z0-9_.-]`.
+pub(crate) fn check_table_name<'a>(name: Option<&'a str>, field: &str) -> Result<&'a str> {
+    let Some(name) = name else {
+        return Err(TableError::constraints(vec![violation(
+            None,
+            field,
+            "Member must not be null",
+        )]));
+    };
+    let mut problems = Vec::new();
+    if name.len() < 3 {
+        problems.push(violation(
+            Some(name),
+            field,
+            "Member must have length greater than or equal to 3",
+        ));
+    }
+    if name.len() > 255 {
+        problems.push(violation(
+            Some(name),
+            field,
+            "Member must have length less than or equal to 255",
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        problems.push(violation(
+            Some(name),
+            field,
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        ));
+    }
+    if problems.is_empty() {
+        Ok(name)
+    } else {
+        Err(TableError::constraints(problems))
+    }
+}
+
+/// Checks an enumeration field.
+pub(crate) fn check_enum(value: &str, field: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(TableError::constraints(vec![violation(
+        Some(value),
+        field,
+        &format!(
+            "Member must satisfy enum value set: [{}]",
+            allowed.join(", ")
+        ),
+    )]))
+}
+
+fn check_key_schema(input: &CreateTableInput, defs: &[AttributeDefinition]) -> Result<KeySchema> {
+    let mut problems = Vec::new();
+    let Some(schema) = &input.key_schema else {
+        return Err(TableError::constraints(vec![violation(
+            None,
+            "keySchema",
+            "Member must not be null",
+        )]));
+    };
+    if input.attribute_definitions.is_none() {
+        problems.push(violation(
+            None,
+            "attributeDefinitions",
+            "Member must not be null",
+        ));
+    }
+    if schema.is_empty() || schema.len() > 2 {
+        problems.push(violation(
+            Some(&format!("{schema:?}")),
+            "keySchema",
+            if schema.is_empty() {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 2"
+            },
+        ));
+    }
+    for (i, d) in defs.iter().enumerate() {
+        match &d.attribute_type {
+            None => problems.push(violation(
+                None,
+                &format!("attributeDefinitions.{}.member.attributeType", i + 1),
+                "Member must not be null",
+            )),
+            Some(t) if !["S", "N", "B"].contains(&t.as_str()) => problems.push(violation(
+                Some(t),
+                &format!("attributeDefinitions.{}.member.attributeType", i + 1),
+                "Member must satisfy enum value set: [B, N, S]",
+            )),
+            _ => {}
+        }
+        if d.attribute_name.is_none() {
+            problems.push(violation(
+                None,
+                &format!("attributeDefinitions.{}.member.attributeName", i + 1),
+                "Member must not be null",
+            ));
+        }
+    }
+    for (i, k) in schema.iter().enumerate() {
+        match &k.key_type {
+            None => problems.push(violation(
+                None,
+                &format!("keySchema.{}.member.keyType", i + 1),
+                "Member must not be null",
+            )),
+            Some(t) if !["HASH", "RANGE"].contains(&t.as_str()) => problems.push(violation(
+                Some(t),
+                &format!("keySchema.{}.member.keyType", i + 1),
+                "Member must satisfy enum value set: [HASH, RANGE]",
+            )),
+            _ => {}
+        }
+        if k.attribute_name.is_none() {
+            problems.push(violation(
+                None,
+                &format!("keySchema.{}.member.attributeName", i + 1),
+                "Member must not be null",
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(TableError::constraints(problems));
+    }
+    let def_names: Vec<&str> = defs
+        .iter()
+        .filter_map(|d| d.attribute_name.as_deref())
+        .collect();
+    let key_names: Vec<&str> = schema
+        .iter()
+        .filter_map(|k| k.attribute_name.as_deref())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = def_names.iter().find(|n| !seen.insert(**n)) {
+        return Err(TableError::invalid_parameter(format!(
+            "Duplicate AttributeName in AttributeDefinitions: {dup}"
+        )));
+    }
+    if key_names.len() > def_names.len() {
+        return Err(TableError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
+    }
+    if key_names.iter().any(|k| !def_names.contains(k)) {
+        return Err(TableError::invalid_parameter(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            key_names.join(", "),
+            def_names.join(", ")
+        )));
+    }
+    if key_names.len() == 2 && key_names[0] == key_names[1] {
+        return Err(TableError::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ));
+    }
+    if schema[0].key_type.as_deref() != Some("HASH") {
+        return Err(TableError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if schema.len() == 2 && schema[1].key_type.as_deref() != Some("RANGE") {
+        return Err(TableError::validation(
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+        ));
+    }
+    if input.local_secondary_indexes.is_none()
+        && input.global_secondary_indexes.is_none()
+        && key_names.len() != def_names.len()
+    {
+        return Err(TableError::invalid_parameter(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    let attr = |name: &str| KeyAttribute {
+        name: name.to_owned(),
+        ty: defs
+            .iter()
+            .find(|d| d.attribute_name.as_deref() == Some(name))
+            .and_then(|d| d.attribute_type.clone())
+            .unwrap_or_default(),
+    };
+    Ok(KeySchema {
+        partition: attr(key_names[0]),
+        sort: key_names.get(1).map(|n| attr(n)),
+    })
+}
+
+fn check_throughput(t: &crate::model::ProvisionedThroughput) -> Result<(i64, i64)> {
+    let mut problems = Vec::new();
+    for (v, field) in [
+        (
+            t.read_capacity_units,
+            "provisionedThroughput.readCapacityUnits",
+        ),
+        (
+            t.write_capacity_units,
+            "provisionedThroughput.writeCapacityUnits",
+        ),
+    ] {
+        match v {
+            None => problems.push(violation(None, field, "Member must not be null")),
+            Some(v) if v < 1 => problems.push(violation(
+                Some(&v.to_string()),
+                field,
+                "Member must have value greater than or equal to 1",
+            )),
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(TableError::constraints(problems));
+    }
+    let (r, w) = (
+        t.read_capacity_units.unwrap_or(1),
+        t.write_capacity_units.unwrap_or(1),
+    );
+    for (v, what) in [(r, "ReadCapacityUnits"), (w, "WriteCapacityUnits")] {
+        if v > 1_000_000_000_000 {
+            return Err(TableError::validation(format!(
+                "Given value {v} for {what} is out of bounds"
+            )));
+        }
+    }
+    Ok((r, w))
+}
+
+fn check_billing(input: &CreateTableInput) -> Result<(String, i64, i64)> {
+    let mode = input.billing_mode.as_deref().unwrap_or("PROVISIONED");
+    check_enum(mode, "billingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?;
+    if mode == "PAY_PER_REQUEST" {
+        if input.provisioned_throughput.is_some() {
+            return Err(TableError::invalid_parameter(
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            ));
+        }
+        return Ok((mode.to_owned(), 0, 0));
+    }
+    let Some(t) = &input.provisioned_throughput else {
+        return Err(TableError::invalid_parameter(
+            "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+        ));
+    };
+    let (r, w) = check_throughput(t)?;
+    Ok((mode.to_owned(), r, w))
+}

@@ -1,0 +1,81 @@
+//! The single-item write path: read the current item, decide (condition, update), write —
+//! all in one serializable engine transaction, so every single-item write is atomic and
+//! isolated. A transaction that loses a race to a concurrent commit is retried here; callers
+//! never see engine conflicts.
+
+use crate::catalog::Table;
+use crate::codec;
+use crate::error::{Result, TableError};
+use crate::value::Item;
+use strata_engine::Db;
+
+/// What a write does once it has seen the current item.
+pub enum Decision {
+    /// Store this item.
+    Put(Item),
+    /// Delete the item.
+    Delete,
+    /// Leave it as it is (e.g. a delete of a missing item).
+    Nothing,
+}
+
+/// The outcome: the item before and after.
+pub struct Written {
+    /// The item before the write.
+    pub old: Option<Item>,
+    /// The item after the write.
+    pub new: Option<Item>,
+}
+
+/// How many times a write is retried after losing a race before giving up.
+const MAX_ATTEMPTS: usize = 10_000;
+
+/// Reads the item at `key`, asks `decide` what to do, and commits that atomically.
+/// `decide` may run more than once (once per attempt), so it must not have side effects.
+pub fn write_item(
+    db: &Db,
+    table: &Table,
+    key: &[u8],
+    decide: impl Fn(Option<&Item>) -> Result<Decision>,
+) -> Result<Written> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let mut t = db.transaction();
+        let old = match t.get(&table.items, key)? {
+            Some(bytes) => Some(codec::decode_item(&bytes).map_err(|e| {
+                TableError::Internal(format!("item in table {} is damaged: {e}", table.meta.name))
+            })?),
+            None => None,
+        };
+        let new = match decide(old.as_ref())? {
+            Decision::Put(item) => {
+                t.put(&table.items, key, codec::encode_item(&item));
+                Some(item)
+            }
+            Decision::Delete => {
+                if old.is_some() {
+                    t.delete(&table.items, key);
+                }
+                None
+            }
+            Decision::Nothing => {
+                return Ok(Written {
+                    new: old.clone(),
+                    old,
+                })
+            }
+        };
+        match t.commit() {
+            Ok(_) => return Ok(Written { old, new }),
+            Err(e) if e.is_conflict() => {
+                if attempt > 8 {
+                    std::thread::yield_now();
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(TableError::Internal(format!(
+        "a write to table {} lost {MAX_ATTEMPTS} races in a row",
+        table.meta.name
+    )))
+}
