@@ -4,11 +4,13 @@
 pub mod capacity;
 pub mod catalog;
 pub mod codec;
+pub mod convert;
 pub mod doc;
 pub mod error;
 pub mod expr;
 pub mod model;
 pub mod number;
+pub mod read;
 pub mod schema;
 pub mod value;
 pub mod write;
