@@ -61,9 +61,8 @@ fn from_sd(v: Sd, depth: usize) -> Result<AttributeValue> {
         )));
     }
     let number = |s: &str| Number::parse(s).map_err(invalid);
-    let set_error = |kind: &str| {
-        TableError::invalid_parameter(format!("An {kind}  may not be empty"))
-    };
+    let set_error =
+        |kind: &str| TableError::invalid_parameter(format!("An {kind}  may not be empty"));
     Ok(match v {
         Sd::S(s) => AttributeValue::S(s),
         Sd::N(n) => AttributeValue::N(number(&n)?),
@@ -87,18 +86,25 @@ fn from_sd(v: Sd, depth: usize) -> Result<AttributeValue> {
                 return Err(set_error("string set"));
             }
             if set.len() != n {
-                return Err(TableError::invalid_parameter("Input collection contains duplicates."));
+                return Err(TableError::invalid_parameter(
+                    "Input collection contains duplicates.",
+                ));
             }
             AttributeValue::Ss(set)
         }
         Sd::Ns(s) => {
             let n = s.len();
-            let set = s.iter().map(|x| number(x)).collect::<Result<BTreeSet<Number>>>()?;
+            let set = s
+                .iter()
+                .map(|x| number(x))
+                .collect::<Result<BTreeSet<Number>>>()?;
             if set.is_empty() {
                 return Err(set_error("number set"));
             }
             if set.len() != n {
-                return Err(TableError::invalid_parameter("Input collection contains duplicates."));
+                return Err(TableError::invalid_parameter(
+                    "Input collection contains duplicates.",
+                ));
             }
             AttributeValue::Ns(set)
         }
@@ -109,7 +115,9 @@ fn from_sd(v: Sd, depth: usize) -> Result<AttributeValue> {
                 return Err(set_error("binary set"));
             }
             if set.len() != n {
-                return Err(TableError::invalid_parameter("Input collection contains duplicates."));
+                return Err(TableError::invalid_parameter(
+                    "Input collection contains duplicates.",
+                ));
             }
             AttributeValue::Bs(set)
         }

@@ -155,13 +155,13 @@ pub fn read_page(
         return Ok(page);
     }
     let iter = snapshot.range(items, (lo, hi));
-    let mut iter: Box<dyn Iterator<Item = strata_engine::Result<(bytes::Bytes, bytes::Bytes)>>> =
+    let iter: Box<dyn Iterator<Item = strata_engine::Result<(bytes::Bytes, bytes::Bytes)>>> =
         if spec.reverse {
             Box::new(iter.rev())
         } else {
             Box::new(iter)
         };
-    while let Some(entry) = iter.next() {
+    for entry in iter {
         let (key, value) = entry?;
         let item = codec::decode_item(&value)
             .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
@@ -236,7 +236,10 @@ mod tests {
             (SortCondition::Ge(s("b")), vec!["b", "ba", "c"]),
             (SortCondition::Between(s("a"), s("b")), vec!["a", "b"]),
             (SortCondition::BeginsWith(s("b")), vec!["b", "ba"]),
-            (SortCondition::BeginsWith(s("")), vec!["", "a", "b", "ba", "c"]),
+            (
+                SortCondition::BeginsWith(s("")),
+                vec!["", "a", "b", "ba", "c"],
+            ),
         ];
         for (cond, want) in cases {
             let r = query_range(&pk, &cond);
@@ -262,7 +265,10 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(covered, 5, "total {total}: every hash in exactly one segment");
+            assert_eq!(
+                covered, 5,
+                "total {total}: every hash in exactly one segment"
+            );
         }
     }
 }
