@@ -24,6 +24,9 @@ pub use strata_engine::{
     versionstamp, Compression, Cursor, Db, DbIter, Error, Keyspace, KeyspaceOptions, Options,
     Result, Snapshot, Stats, Transaction, TxnIter, WalRecovery, WriteBatch, WriteOptions,
 };
+/// DynamoDB's data model on the engine: tables, items, expressions, Query/Scan, batches,
+/// transactions.
+pub use strata_table as table;
 
 /// The README's code blocks, compiled as doc tests so they stay true.
 #[cfg(doctest)]

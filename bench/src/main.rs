@@ -6,6 +6,7 @@
 
 mod engines;
 mod metrics;
+mod tables;
 mod workloads;
 
 use clap::Parser;
@@ -124,6 +125,10 @@ fn run_child(a: &Args, engine_name: &str, root: &Path) -> engines::Result<()> {
             live = Live::new(p.num);
         }
         fresh = false;
+        if workloads::TABLE.contains(&base) && engine.tables().is_none() {
+            eprintln!("   {name}: skipped, the table layer is strata's");
+            continue;
+        }
         if workloads::TRANSACTIONS.contains(&base) && !engine.supports_transactions() {
             eprintln!("   {name}: skipped, {engine_name} runs no transactions here");
             continue;

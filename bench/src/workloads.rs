@@ -31,6 +31,11 @@ pub const ALL: &[&str] = &[
 /// `--num`, or uniform over a hot set of 1000 keys where conflicts are frequent.
 pub const TRANSACTIONS: &[&str] = &["txn-readwrite", "txn-readwrite-zipf", "txn-conflict-rate"];
 
+/// The table-layer workloads (strata only): PutItem, GetItem, UpdateItem of single items
+/// and Query of 100-item partitions, over a table of `--num`/10 items; `scan100` is the raw
+/// engine's equivalent of one such Query (a seek and 100 steps), for the overhead ratio.
+pub const TABLE: &[&str] = &["table-put", "table-get", "table-update", "table-query100"];
+
 /// Keys the conflict-rate workload writes to.
 const HOT_KEYS: u64 = 1000;
 
@@ -156,14 +161,14 @@ impl Live {
 }
 
 /// Timing and counting shared by the workloads.
-struct Run {
+pub(crate) struct Run {
     start: Instant,
     cpu: f64,
     io: u64,
     hist: Histogram<u64>,
     ops: u64,
     found: u64,
-    user_bytes: u64,
+    pub(crate) user_bytes: u64,
 }
 
 impl Run {
@@ -180,7 +185,7 @@ impl Run {
         }
     }
 
-    fn timed<T>(&mut self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) fn timed<T>(&mut self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let t = Instant::now();
         let r = f()?;
         let _ = self.hist.record(t.elapsed().as_nanos().max(1) as u64);
@@ -399,6 +404,24 @@ pub fn run(
             })?;
             run.merge(outcomes);
             run.user_bytes = run.ops * 2 * entry;
+        }
+        "table-put" | "table-get" | "table-update" | "table-query100" => {
+            let tables = engine
+                .tables()
+                .ok_or("the table workloads run on strata only")?;
+            crate::tables::run(tables, base, p, &mut run, &mut values)?;
+        }
+        "scan100" => {
+            let outcomes = parallel(threads, |t| {
+                random_probes(
+                    p,
+                    p.seed + 600 + t as u64,
+                    p.num / 100 / threads as u64,
+                    |kb| Ok(engine.seek(kb, 99)? > 0),
+                )
+            })?;
+            run.merge(outcomes);
+            run.user_bytes = run.ops * 100 * entry;
         }
         other => return Err(format!("unknown workload {other:?}").into()),
     }

@@ -46,6 +46,8 @@ pub struct Database {
     next_id: AtomicU64,
     /// Serializes table creation and deletion.
     ddl: Mutex<()>,
+    /// TransactWriteItems' ClientRequestTokens of the last ten minutes.
+    tokens: crate::transact::Tokens,
 }
 
 impl std::fmt::Debug for Database {
@@ -108,7 +110,13 @@ impl Database {
             tables: RwLock::new(tables),
             next_id: AtomicU64::new(next_id),
             ddl: Mutex::new(()),
+            tokens: Default::default(),
         })
+    }
+
+    /// TransactWriteItems' remembered tokens.
+    pub(crate) fn tokens(&self) -> &crate::transact::Tokens {
+        &self.tokens
     }
 
     /// The engine underneath.
@@ -116,8 +124,8 @@ impl Database {
         &self.db
     }
 
-    /// The live table named `name`.
-    pub fn table(&self, name: &str) -> Result<Arc<Table>> {
+    /// The live table named `name`: its catalog entry and items keyspace.
+    pub fn live_table(&self, name: &str) -> Result<Arc<Table>> {
         self.tables
             .read()
             .get(name)
@@ -184,7 +192,7 @@ impl Database {
     /// DescribeTable.
     pub fn describe_table(&self, input: TableNameInput) -> Result<DescribeTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?;
-        let table = self.table(name)?;
+        let table = self.live_table(name)?;
         let (count, size) = table.count_and_size()?;
         Ok(DescribeTableOutput {
             table: Some(table.meta.describe("ACTIVE", count, size)),
@@ -232,7 +240,7 @@ impl Database {
     pub fn delete_table(&self, input: TableNameInput) -> Result<DeleteTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?;
         let _ddl = self.ddl.lock();
-        let table = self.table(name)?;
+        let table = self.live_table(name)?;
         if table.meta.deletion_protection {
             return Err(TableError::validation(
                 "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
@@ -254,7 +262,7 @@ impl Database {
     pub fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?;
         let _ddl = self.ddl.lock();
-        let table = self.table(name)?;
+        let table = self.live_table(name)?;
         if input.global_secondary_index_updates.is_some() {
             return Err(TableError::validation(
                 "Secondary indexes are not supported yet by this strata version",

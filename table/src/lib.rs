@@ -1,20 +1,29 @@
 //! strata's table layer: DynamoDB's data model — tables, items, attribute values, the
 //! expression languages, Query/Scan, batches and transactions — on the storage engine.
 
+pub mod batch;
+pub mod builder;
 pub mod capacity;
 pub mod catalog;
 pub mod codec;
 pub mod convert;
 pub mod doc;
 pub mod error;
+pub mod eval;
 pub mod expr;
+pub mod exprs;
+pub mod items;
+pub mod legacy;
 pub mod model;
 pub mod number;
+pub mod query;
 pub mod read;
 pub mod schema;
+pub mod transact;
 pub mod value;
 pub mod write;
 
+pub use builder::TableRef;
 pub use catalog::{Database, Table};
 pub use error::{Result, TableError};
 pub use number::Number;

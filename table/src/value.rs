@@ -104,6 +104,59 @@ impl AttributeValue {
     }
 }
 
+impl From<&str> for AttributeValue {
+    fn from(s: &str) -> Self {
+        AttributeValue::S(s.to_owned())
+    }
+}
+
+impl From<String> for AttributeValue {
+    fn from(s: String) -> Self {
+        AttributeValue::S(s)
+    }
+}
+
+impl From<Number> for AttributeValue {
+    fn from(n: Number) -> Self {
+        AttributeValue::N(n)
+    }
+}
+
+macro_rules! from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for AttributeValue {
+            fn from(n: $t) -> Self {
+                AttributeValue::N(Number::from(i64::from(n)))
+            }
+        }
+    )*};
+}
+from_int!(i8, i16, i32, i64, u8, u16, u32);
+
+impl From<bool> for AttributeValue {
+    fn from(b: bool) -> Self {
+        AttributeValue::Bool(b)
+    }
+}
+
+impl From<Vec<u8>> for AttributeValue {
+    fn from(b: Vec<u8>) -> Self {
+        AttributeValue::B(b)
+    }
+}
+
+impl From<Vec<AttributeValue>> for AttributeValue {
+    fn from(l: Vec<AttributeValue>) -> Self {
+        AttributeValue::L(l)
+    }
+}
+
+impl From<Item> for AttributeValue {
+    fn from(m: Item) -> Self {
+        AttributeValue::M(m)
+    }
+}
+
 /// DynamoDB's size of an item: each attribute's name plus its value.
 pub fn item_size(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + v.size()).sum()

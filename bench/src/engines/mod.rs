@@ -45,6 +45,10 @@ pub trait Engine: Send + Sync {
     fn seek(&self, key: &[u8], nexts: usize) -> Result<usize>;
     /// Writes memtables out to disk.
     fn flush(&self) -> Result<()>;
+    /// strata's table layer over this engine, for the table workloads (strata only).
+    fn tables(&self) -> Option<&strata_table::Database> {
+        None
+    }
     /// Whether [`Engine::transact`] is implemented.
     fn supports_transactions(&self) -> bool {
         false

@@ -6,6 +6,8 @@ use strata_engine::{Compression, Db, Options, WriteBatch, WriteOptions};
 
 pub struct Strata {
     db: Db,
+    /// The table layer, opened on first use by a table workload.
+    tables: std::sync::OnceLock<strata_table::Database>,
 }
 
 impl Strata {
@@ -22,6 +24,7 @@ impl Strata {
             });
         Ok(Strata {
             db: Db::open(dir, opts)?,
+            tables: std::sync::OnceLock::new(),
         })
     }
 }
@@ -77,6 +80,14 @@ impl Engine for Strata {
 
     fn flush(&self) -> Result<()> {
         Ok(self.db.flush()?)
+    }
+
+    fn tables(&self) -> Option<&strata_table::Database> {
+        if self.tables.get().is_none() {
+            let db = strata_table::Database::new(self.db.clone()).ok()?;
+            let _ = self.tables.set(db);
+        }
+        self.tables.get()
     }
 
     fn supports_transactions(&self) -> bool {

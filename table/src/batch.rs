@@ -1,0 +1,250 @@
+//! BatchGetItem and BatchWriteItem.
+//!
+//! A batch write is validated whole before anything is written, then applied as one atomic
+//! engine batch (DynamoDB applies each request on its own; doing them together is a stronger
+//! guarantee and one WAL append). Every request is processed, so `UnprocessedItems` is empty;
+//! a batch get returns `UnprocessedKeys` only past DynamoDB's 16 MB response limit.
+
+use crate::capacity::{self, Report};
+use crate::catalog::{check_table_name, Database};
+use crate::codec;
+use crate::error::{violation, Result, TableError};
+use crate::exprs::Exprs;
+use crate::items::{check_item, project};
+use crate::model::{
+    BatchGetItemInput, BatchGetItemOutput, BatchWriteItemInput, BatchWriteItemOutput,
+    ConsumedCapacity, KeysAndAttributes,
+};
+use crate::value::item_size;
+use std::collections::{BTreeMap, HashSet};
+use strata_engine::{WriteBatch, WriteOptions};
+
+/// The most keys one BatchGetItem reads.
+const MAX_GET_KEYS: usize = 100;
+/// The most requests one BatchWriteItem makes.
+const MAX_WRITES: usize = 25;
+/// The response size past which BatchGetItem leaves keys unprocessed.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+fn not_found() -> TableError {
+    TableError::ResourceNotFound("Requested resource not found".into())
+}
+
+fn add_capacity(all: &mut Vec<ConsumedCapacity>, c: Option<ConsumedCapacity>) {
+    let Some(c) = c else { return };
+    match all.iter_mut().find(|x| x.table_name == c.table_name) {
+        Some(x) => {
+            let sum = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            };
+            x.capacity_units = sum(x.capacity_units, c.capacity_units);
+            x.read_capacity_units = sum(x.read_capacity_units, c.read_capacity_units);
+            x.write_capacity_units = sum(x.write_capacity_units, c.write_capacity_units);
+            if let (Some(t), Some(ct)) = (&mut x.table, &c.table) {
+                t.capacity_units = sum(t.capacity_units, ct.capacity_units);
+            }
+        }
+        None => all.push(c),
+    }
+}
+
+impl Database {
+    /// BatchGetItem.
+    pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
+        let requests = input.request_items.ok_or_else(|| {
+            TableError::constraints(vec![violation(
+                None,
+                "requestItems",
+                "Member must not be null",
+            )])
+        })?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        if requests.is_empty() || requests.len() > 100 {
+            return Err(TableError::constraints(vec![violation(
+                Some("{}"),
+                "requestItems",
+                if requests.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 100"
+                },
+            )]));
+        }
+        let total: usize = requests
+            .values()
+            .map(|r| r.keys.as_ref().map_or(0, Vec::len))
+            .sum();
+        if total > MAX_GET_KEYS {
+            return Err(TableError::validation(
+                "Too many items requested for the BatchGetItem call",
+            ));
+        }
+        // Validate everything before reading anything.
+        let mut plans = Vec::new();
+        for (name, req) in &requests {
+            check_table_name(Some(name), "requestItems.member.key")?;
+            let table = self.live_table(name).map_err(|_| not_found())?;
+            let keys = req.keys.as_ref().filter(|k| !k.is_empty()).ok_or_else(|| {
+                TableError::constraints(vec![violation(
+                    None,
+                    &format!("requestItems.{name}.member.keys"),
+                    "Member must have length greater than or equal to 1",
+                )])
+            })?;
+            let mut seen = HashSet::new();
+            let mut engine_keys = Vec::with_capacity(keys.len());
+            for k in keys {
+                let ek = table.meta.key.key_of(k)?;
+                if !seen.insert(ek.clone()) {
+                    return Err(TableError::validation(
+                        "Provided list of item keys contains duplicates",
+                    ));
+                }
+                engine_keys.push(ek);
+            }
+            let projection = match (&req.attributes_to_get, &req.projection_expression) {
+                (Some(_), Some(_)) => {
+                    return Err(TableError::validation(
+                        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
+                    ))
+                }
+                (Some(a), None) => Some(crate::legacy::attributes_to_get(a)?),
+                (None, p) => {
+                    let mut exprs = Exprs::new(
+                        req.expression_attribute_names.as_ref(),
+                        None,
+                        "ProjectionExpression is null",
+                        p.is_some(),
+                    )?;
+                    let proj = exprs.projection(p.as_deref())?;
+                    exprs.finish()?;
+                    proj
+                }
+            };
+            plans.push((name.clone(), table, req, engine_keys, projection));
+        }
+        let snapshot = self.engine().snapshot();
+        let mut out = BatchGetItemOutput::default();
+        let mut capacity = Vec::new();
+        let mut bytes = 0;
+        for (name, table, req, keys, projection) in plans {
+            let consistent = req.consistent_read.unwrap_or(false);
+            let mut found = Vec::new();
+            let mut unprocessed = Vec::new();
+            for (i, ek) in keys.iter().enumerate() {
+                if bytes > MAX_RESPONSE_BYTES {
+                    unprocessed.push(req.keys.as_ref().map(|k| k[i].clone()).unwrap_or_default());
+                    continue;
+                }
+                let item = match snapshot.get(&table.items, ek)? {
+                    Some(b) => Some(codec::decode_item(&b).map_err(TableError::Internal)?),
+                    None => None,
+                };
+                let size = item.as_ref().map_or(0, item_size);
+                bytes += size;
+                add_capacity(
+                    &mut capacity,
+                    report.consumed(&name, capacity::read_units(size, consistent), true),
+                );
+                if let Some(item) = item {
+                    found.push(project(item, projection.as_ref()));
+                }
+            }
+            out.responses.insert(name.clone(), found);
+            if !unprocessed.is_empty() {
+                out.unprocessed_keys.insert(
+                    name,
+                    KeysAndAttributes {
+                        keys: Some(unprocessed),
+                        ..req.clone()
+                    },
+                );
+            }
+        }
+        out.consumed_capacity = (report != Report::None).then_some(capacity);
+        Ok(out)
+    }
+
+    /// BatchWriteItem.
+    pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
+        let requests = input.request_items.ok_or_else(|| {
+            TableError::constraints(vec![violation(
+                None,
+                "requestItems",
+                "Member must not be null",
+            )])
+        })?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let total: usize = requests.values().map(Vec::len).sum();
+        if requests.is_empty() || total == 0 {
+            return Err(TableError::constraints(vec![violation(
+                Some("{}"),
+                "requestItems",
+                "Member must have length greater than or equal to 1",
+            )]));
+        }
+        if total > MAX_WRITES || requests.values().any(|r| r.len() > MAX_WRITES) {
+            return Err(TableError::constraints(vec![violation(
+                Some(&format!("{{{} requests}}", total)),
+                "requestItems",
+                "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+            )]));
+        }
+        let mut batch = WriteBatch::new();
+        let mut capacity = Vec::new();
+        for (name, writes) in &requests {
+            check_table_name(Some(name), "requestItems.member.key")?;
+            let table = self.live_table(name).map_err(|_| not_found())?;
+            let mut seen = HashSet::new();
+            for w in writes {
+                let (key, value) = match (&w.put_request, &w.delete_request) {
+                    (Some(p), None) => {
+                        let item = p.item.as_ref().ok_or_else(|| {
+                            TableError::constraints(vec![violation(
+                                None,
+                                "requestItems.member.member.putRequest.item",
+                                "Member must not be null",
+                            )])
+                        })?;
+                        let key = table.meta.key.item_key(item)?;
+                        check_item(item)?;
+                        add_capacity(
+                            &mut capacity,
+                            report.consumed(name, capacity::write_units(item_size(item)), false),
+                        );
+                        (key, Some(codec::encode_item(item)))
+                    }
+                    (None, Some(d)) => {
+                        let k = d.key.as_ref().ok_or_else(|| {
+                            TableError::constraints(vec![violation(
+                                None,
+                                "requestItems.member.member.deleteRequest.key",
+                                "Member must not be null",
+                            )])
+                        })?;
+                        add_capacity(&mut capacity, report.consumed(name, 1.0, false));
+                        (table.meta.key.key_of(k)?, None)
+                    }
+                    _ => return Err(TableError::validation(
+                        "A WriteRequest must contain exactly one of PutRequest or DeleteRequest",
+                    )),
+                };
+                if !seen.insert(key.clone()) {
+                    return Err(TableError::validation(
+                        "Provided list of item keys contains duplicates",
+                    ));
+                }
+                match value {
+                    Some(v) => batch.put_in(&table.items, &key, v),
+                    None => batch.delete_in(&table.items, &key),
+                };
+            }
+        }
+        self.engine().write(batch, WriteOptions::default())?;
+        Ok(BatchWriteItemOutput {
+            unprocessed_items: BTreeMap::new(),
+            consumed_capacity: (report != Report::None).then_some(capacity),
+        })
+    }
+}

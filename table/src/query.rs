@@ -1,0 +1,526 @@
+//! Query and Scan.
+
+use crate::capacity::{self, Report};
+use crate::catalog::{check_enum, Database};
+use crate::error::{violation, Result, TableError};
+use crate::eval::Evaluator;
+use crate::expr::{Condition, KeyComparison, ProjectionExpr};
+use crate::exprs::Exprs;
+use crate::items::{project, table_for};
+use crate::model::{QueryInput, QueryOutput, ScanInput, Values};
+use crate::read::{self, PageSpec, SortCondition};
+use crate::schema::KeySchema;
+use crate::value::{AttributeValue, Item};
+
+/// What Select asks for.
+#[derive(PartialEq, Eq)]
+enum Select {
+    All,
+    Specific,
+    Count,
+}
+
+fn select(select: Option<&str>, has_projection: bool, index: bool) -> Result<Select> {
+    let Some(s) = select else {
+        return Ok(if has_projection {
+            Select::Specific
+        } else {
+            Select::All
+        });
+    };
+    check_enum(
+        s,
+        "select",
+        &[
+            "SPECIFIC_ATTRIBUTES",
+            "COUNT",
+            "ALL_ATTRIBUTES",
+            "ALL_PROJECTED_ATTRIBUTES",
+        ],
+    )?;
+    match s {
+        "ALL_PROJECTED_ATTRIBUTES" if !index => Err(TableError::validation(
+            "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is supported only for index queries; use ALL_ATTRIBUTES instead",
+        )),
+        "SPECIFIC_ATTRIBUTES" if !has_projection => Err(TableError::validation(
+            "One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression",
+        )),
+        "COUNT" | "ALL_ATTRIBUTES" | "ALL_PROJECTED_ATTRIBUTES" if has_projection => {
+            Err(TableError::validation(format!(
+                "Cannot specify the ProjectionExpression when choosing to get {s}"
+            )))
+        }
+        "COUNT" => Ok(Select::Count),
+        "SPECIFIC_ATTRIBUTES" => Ok(Select::Specific),
+        _ => Ok(Select::All),
+    }
+}
+
+fn limit(limit: Option<i64>) -> Result<Option<usize>> {
+    match limit {
+        Some(l) if l < 1 => Err(TableError::constraints(vec![violation(
+            Some(&l.to_string()),
+            "limit",
+            "Member must have value greater than or equal to 1",
+        )])),
+        Some(l) => Ok(Some(usize::try_from(l).unwrap_or(usize::MAX))),
+        None => Ok(None),
+    }
+}
+
+/// The engine key to resume after, from `ExclusiveStartKey`.
+fn start_key(key: &KeySchema, start: Option<&Item>) -> Result<Option<Vec<u8>>> {
+    let Some(start) = start else { return Ok(None) };
+    key.key_of(start).map(Some).map_err(|_| {
+        TableError::validation(
+            "The provided starting key is invalid: The provided key element does not match the schema",
+        )
+    })
+}
+
+/// The filter, projection and paging shared by Query and Scan.
+struct Reading {
+    filter: Option<Condition>,
+    projection: Option<ProjectionExpr>,
+    values: Values,
+    select: Select,
+}
+
+/// Where and how much one Query or Scan page reads.
+struct Window {
+    range: read::KeyRange,
+    limit: Option<usize>,
+    reverse: bool,
+    start_after: Option<Vec<u8>>,
+    report: Report,
+    consistent: bool,
+}
+
+impl Reading {
+    fn run(&self, table: &crate::catalog::Table, db: &Database, w: Window) -> Result<QueryOutput> {
+        let Window {
+            range,
+            limit,
+            reverse,
+            start_after,
+            report,
+            consistent,
+        } = w;
+        let ev = Evaluator {
+            values: &self.values,
+            kind: "FilterExpression",
+        };
+        let filter = |item: &Item| match &self.filter {
+            Some(f) => ev.condition(f, Some(item)),
+            None => Ok(true),
+        };
+        let projector = |item: &Item| project(item.clone(), self.projection.as_ref());
+        let spec = PageSpec {
+            key: &table.meta.key,
+            limit,
+            reverse,
+            start_after,
+            filter: &filter,
+            project: self
+                .projection
+                .as_ref()
+                .map(|_| &projector as &dyn Fn(&Item) -> Item),
+            count_only: self.select == Select::Count,
+        };
+        let snapshot = db.engine().snapshot();
+        let page = read::read_page(&table.items, &snapshot, range, &spec)?;
+        let count = page.items.len() as i64;
+        Ok(QueryOutput {
+            items: (self.select != Select::Count).then_some(page.items),
+            count,
+            scanned_count: page.scanned as i64,
+            last_evaluated_key: page.last_evaluated_key,
+            consumed_capacity: report.consumed(
+                &table.meta.name,
+                capacity::read_units(page.bytes, consistent),
+                true,
+            ),
+        })
+    }
+}
+
+fn value_of<'a>(values: &'a Values, v: &crate::expr::ValueRef) -> Result<&'a AttributeValue> {
+    values.get(v.as_str()).ok_or_else(|| {
+        TableError::validation(format!(
+            "An expression attribute value used in expression is not defined; attribute value: {}",
+            v.as_str()
+        ))
+    })
+}
+
+/// Checks a key condition value's type against the key attribute's.
+fn key_value(values: &Values, v: &crate::expr::ValueRef, ty: &str) -> Result<AttributeValue> {
+    let value = value_of(values, v)?;
+    if value.type_name() != ty {
+        return Err(TableError::invalid_parameter(
+            "Condition parameter type does not match schema type",
+        ));
+    }
+    Ok(value.clone())
+}
+
+impl Database {
+    /// Query.
+    pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
+        let table = table_for(self, input.table_name.as_deref())?;
+        if let Some(index) = &input.index_name {
+            return Err(TableError::validation(format!(
+                "The table does not have the specified index: {index}"
+            )));
+        }
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let limit = limit(input.limit)?;
+        let legacy = input.key_conditions.is_some()
+            || input.query_filter.is_some()
+            || input.attributes_to_get.is_some();
+        let modern = input.key_condition_expression.is_some()
+            || input.filter_expression.is_some()
+            || input.projection_expression.is_some();
+        if legacy && modern {
+            return Err(TableError::validation(
+                "Can not use both expression and non-expression parameters in the same request",
+            ));
+        }
+        let key = &table.meta.key;
+        let (partition, sort, reading) = if legacy {
+            let mut values = Values::new();
+            let conditions = input.key_conditions.as_ref().ok_or_else(|| {
+                TableError::validation(
+                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+                )
+            })?;
+            let (partition, sort) = legacy_key_conditions(key, conditions)?;
+            let filter = match &input.query_filter {
+                Some(f) => {
+                    crate::legacy::filter(f, input.conditional_operator.as_deref(), &mut values)?
+                }
+                None => None,
+            };
+            let projection = input
+                .attributes_to_get
+                .as_ref()
+                .map(|a| crate::legacy::attributes_to_get(a))
+                .transpose()?;
+            let select = select(input.select.as_deref(), projection.is_some(), false)?;
+            (
+                partition,
+                sort,
+                Reading {
+                    filter,
+                    projection,
+                    values,
+                    select,
+                },
+            )
+        } else {
+            let text = input.key_condition_expression.as_deref().ok_or_else(|| {
+                TableError::validation(
+                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+                )
+            })?;
+            let mut exprs = Exprs::new(
+                input.expression_attribute_names.as_ref(),
+                input.expression_attribute_values.as_ref(),
+                "KeyConditionExpression is null",
+                true,
+            )?;
+            let kc = exprs.key_condition(text)?;
+            let filter = exprs.filter(input.filter_expression.as_deref())?;
+            let projection = exprs.projection(input.projection_expression.as_deref())?;
+            exprs.finish()?;
+            let kq = kc
+                .resolve(
+                    &key.partition.name,
+                    key.sort.as_ref().map(|s| s.name.as_str()),
+                )
+                .map_err(|e| TableError::Validation(e.into_message()))?;
+            let values = exprs.values().clone();
+            let partition = key_value(&values, &kq.partition_value, &key.partition.ty)?;
+            let sort = match (&kq.sort, &key.sort) {
+                (Some(c), Some(sk)) => sort_condition(&c.comparison, &values, &sk.ty)?,
+                _ => SortCondition::Any,
+            };
+            if let Some(f) = &filter {
+                reject_key_in_filter(f, key)?;
+            }
+            let select = select(input.select.as_deref(), projection.is_some(), false)?;
+            (
+                partition,
+                sort,
+                Reading {
+                    filter,
+                    projection,
+                    values,
+                    select,
+                },
+            )
+        };
+        let range = read::query_range(&partition, &sort);
+        let start = start_key(key, input.exclusive_start_key.as_ref())?;
+        reading.run(
+            &table,
+            self,
+            Window {
+                range,
+                limit,
+                reverse: input.scan_index_forward == Some(false),
+                start_after: start,
+                report,
+                consistent: input.consistent_read.unwrap_or(false),
+            },
+        )
+    }
+
+    /// Scan (optionally one segment of a parallel scan).
+    pub fn scan(&self, input: ScanInput) -> Result<QueryOutput> {
+        let table = table_for(self, input.table_name.as_deref())?;
+        if let Some(index) = &input.index_name {
+            return Err(TableError::validation(format!(
+                "The table does not have the specified index: {index}"
+            )));
+        }
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let limit = limit(input.limit)?;
+        let range = match (input.segment, input.total_segments) {
+            (None, None) => (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+            (Some(_), None) => {
+                return Err(TableError::validation(
+                    "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(TableError::validation(
+                    "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+                ))
+            }
+            (Some(segment), Some(total)) => {
+                let mut problems = Vec::new();
+                if segment < 0 {
+                    problems.push(violation(Some(&segment.to_string()), "segment", "Member must have value greater than or equal to 0"));
+                }
+                if total < 1 {
+                    problems.push(violation(Some(&total.to_string()), "totalSegments", "Member must have value greater than or equal to 1"));
+                }
+                if total > 1_000_000 {
+                    problems.push(violation(Some(&total.to_string()), "totalSegments", "Member must have value less than or equal to 1000000"));
+                }
+                if !problems.is_empty() {
+                    return Err(TableError::constraints(problems));
+                }
+                if segment >= total {
+                    return Err(TableError::validation(format!(
+                        "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
+                    )));
+                }
+                read::segment_range(segment as u32, total as u32)
+            }
+        };
+        let legacy = input.scan_filter.is_some() || input.attributes_to_get.is_some();
+        let modern = input.filter_expression.is_some() || input.projection_expression.is_some();
+        if legacy && modern {
+            return Err(TableError::validation(
+                "Can not use both expression and non-expression parameters in the same request",
+            ));
+        }
+        let reading = if legacy {
+            let mut values = Values::new();
+            let filter = match &input.scan_filter {
+                Some(f) => {
+                    crate::legacy::filter(f, input.conditional_operator.as_deref(), &mut values)?
+                }
+                None => None,
+            };
+            let projection = input
+                .attributes_to_get
+                .as_ref()
+                .map(|a| crate::legacy::attributes_to_get(a))
+                .transpose()?;
+            let select = select(input.select.as_deref(), projection.is_some(), false)?;
+            Reading {
+                filter,
+                projection,
+                values,
+                select,
+            }
+        } else {
+            let mut exprs = Exprs::new(
+                input.expression_attribute_names.as_ref(),
+                input.expression_attribute_values.as_ref(),
+                "FilterExpression is null",
+                modern,
+            )?;
+            let filter = exprs.filter(input.filter_expression.as_deref())?;
+            let projection = exprs.projection(input.projection_expression.as_deref())?;
+            exprs.finish()?;
+            let select = select(input.select.as_deref(), projection.is_some(), false)?;
+            Reading {
+                filter,
+                projection,
+                values: exprs.values().clone(),
+                select,
+            }
+        };
+        let start = start_key(&table.meta.key, input.exclusive_start_key.as_ref())?;
+        reading.run(
+            &table,
+            self,
+            Window {
+                range,
+                limit,
+                reverse: false,
+                start_after: start,
+                report,
+                consistent: input.consistent_read.unwrap_or(false),
+            },
+        )
+    }
+}
+
+fn sort_condition(c: &KeyComparison, values: &Values, ty: &str) -> Result<SortCondition> {
+    let v = |r: &crate::expr::ValueRef| key_value(values, r, ty);
+    Ok(match c {
+        KeyComparison::Eq(x) => SortCondition::Eq(v(x)?),
+        KeyComparison::Lt(x) => SortCondition::Lt(v(x)?),
+        KeyComparison::Le(x) => SortCondition::Le(v(x)?),
+        KeyComparison::Gt(x) => SortCondition::Gt(v(x)?),
+        KeyComparison::Ge(x) => SortCondition::Ge(v(x)?),
+        KeyComparison::Between(a, b) => {
+            let (a, b) = (v(a)?, v(b)?);
+            if crate::doc::order(&a, &b) == Some(std::cmp::Ordering::Greater) {
+                return Err(TableError::validation(
+                    "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound",
+                ));
+            }
+            SortCondition::Between(a, b)
+        }
+        KeyComparison::BeginsWith(x) => {
+            if ty == "N" {
+                return Err(TableError::validation(
+                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                ));
+            }
+            SortCondition::BeginsWith(v(x)?)
+        }
+    })
+}
+
+/// DynamoDB refuses filters on key attributes in Query.
+fn reject_key_in_filter(c: &Condition, key: &KeySchema) -> Result<()> {
+    let mut stack = vec![c];
+    while let Some(c) = stack.pop() {
+        let paths: Vec<&crate::expr::Path> = match c {
+            Condition::Not(a) => {
+                stack.push(a);
+                vec![]
+            }
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                stack.push(a);
+                stack.push(b);
+                vec![]
+            }
+            Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => vec![p],
+            Condition::AttributeType { path, .. } => vec![path],
+            Condition::Compare { left, right, .. } => operand_paths(&[left, right]),
+            Condition::Between {
+                operand,
+                lower,
+                upper,
+            } => operand_paths(&[operand, lower, upper]),
+            Condition::In { operand, list } => {
+                let mut ops = vec![operand];
+                ops.extend(list.iter());
+                operand_paths(&ops)
+            }
+            Condition::BeginsWith { operand, prefix } => operand_paths(&[operand, prefix]),
+            Condition::Contains { operand, value } => operand_paths(&[operand, value]),
+        };
+        if let Some(p) = paths.into_iter().find(|p| key.is_key(p.top_level())) {
+            return Err(TableError::validation(format!(
+                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {}",
+                p.top_level()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn operand_paths<'a>(ops: &[&'a crate::expr::Operand]) -> Vec<&'a crate::expr::Path> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&crate::expr::Operand> = ops.to_vec();
+    while let Some(op) = stack.pop() {
+        match op {
+            crate::expr::Operand::Path(p) => out.push(p),
+            crate::expr::Operand::Size(inner) => stack.push(inner),
+            crate::expr::Operand::Value(_) => {}
+        }
+    }
+    out
+}
+
+/// Legacy `KeyConditions`: EQ on the partition key, one comparison on the sort key.
+fn legacy_key_conditions(
+    key: &KeySchema,
+    conditions: &std::collections::BTreeMap<String, crate::model::Condition>,
+) -> Result<(AttributeValue, SortCondition)> {
+    let bad = || TableError::validation("Query key condition not supported");
+    let mut partition = None;
+    let mut sort = SortCondition::Any;
+    for (name, c) in conditions {
+        let op = c.comparison_operator.as_deref().unwrap_or("");
+        let args = c.attribute_value_list.clone().unwrap_or_default();
+        let check = |v: &AttributeValue, ty: &str| -> Result<AttributeValue> {
+            if v.type_name() != ty {
+                return Err(TableError::invalid_parameter(
+                    "Condition parameter type does not match schema type",
+                ));
+            }
+            Ok(v.clone())
+        };
+        if *name == key.partition.name {
+            if op != "EQ" || args.len() != 1 {
+                return Err(bad());
+            }
+            partition = Some(check(&args[0], &key.partition.ty)?);
+        } else if let Some(sk) = key.sort.as_ref().filter(|s| s.name == *name) {
+            let one = || -> Result<AttributeValue> {
+                match args.as_slice() {
+                    [v] => check(v, &sk.ty),
+                    _ => Err(TableError::invalid_parameter(format!(
+                        "Invalid number of argument(s) for the {op} ComparisonOperator"
+                    ))),
+                }
+            };
+            sort = match op {
+                "EQ" => SortCondition::Eq(one()?),
+                "LT" => SortCondition::Lt(one()?),
+                "LE" => SortCondition::Le(one()?),
+                "GT" => SortCondition::Gt(one()?),
+                "GE" => SortCondition::Ge(one()?),
+                "BEGINS_WITH" => SortCondition::BeginsWith(one()?),
+                "BETWEEN" => match args.as_slice() {
+                    [a, b] => SortCondition::Between(check(a, &sk.ty)?, check(b, &sk.ty)?),
+                    _ => {
+                        return Err(TableError::invalid_parameter(
+                            "Invalid number of argument(s) for the BETWEEN ComparisonOperator",
+                        ))
+                    }
+                },
+                _ => return Err(bad()),
+            };
+        } else {
+            return Err(bad());
+        }
+    }
+    let partition = partition.ok_or_else(|| {
+        TableError::validation(format!(
+            "Query condition missed key schema element: {}",
+            key.partition.name
+        ))
+    })?;
+    Ok((partition, sort))
+}

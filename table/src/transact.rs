@@ -1,0 +1,493 @@
+//! TransactWriteItems and TransactGetItems, on the engine's serializable transactions.
+//!
+//! TransactWriteItems validates every action first (malformed requests are a
+//! `ValidationException`), then in one engine transaction reads every item, evaluates each
+//! condition and update, and — if all pass — writes them all atomically. Failed conditions
+//! cancel the transaction with one reason per action, in order. When the commit loses to a
+//! concurrent write, the transaction is cancelled with `TransactionConflict` on the items that
+//! changed underneath it, as DynamoDB reports contention (no silent retry: the client
+//! decides). A `ClientRequestToken` makes the call idempotent for ten minutes.
+
+use crate::capacity::{self, Report};
+use crate::catalog::{Database, Table};
+use crate::codec;
+use crate::error::{violation, CancellationReason, Result, TableError};
+use crate::eval;
+use crate::expr::{Condition, UpdateExpr};
+use crate::exprs::Exprs;
+use crate::items::{check_condition, check_item, project, table_for};
+use crate::model::{
+    ConsumedCapacity, ItemResponse, TransactGetItemsInput, TransactGetItemsOutput,
+    TransactWriteItemsInput, TransactWriteItemsOutput, Values,
+};
+use crate::value::{item_size, Item};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The most actions in one transaction.
+const MAX_ACTIONS: usize = 100;
+/// How long a ClientRequestToken is remembered.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// What a remembered ClientRequestToken stands for.
+pub(crate) struct TokenEntry {
+    /// A fingerprint of the request it came with.
+    fingerprint: String,
+    /// When it was first used.
+    at: Instant,
+    /// Still running.
+    in_progress: bool,
+}
+
+/// Remembered ClientRequestTokens.
+pub(crate) type Tokens = parking_lot::Mutex<HashMap<String, TokenEntry>>;
+
+enum Kind {
+    Check,
+    Put(Item),
+    Delete,
+    Update { update: UpdateExpr, key: Item },
+}
+
+struct Action {
+    table: Arc<Table>,
+    key: Vec<u8>,
+    kind: Kind,
+    condition: Option<Condition>,
+    values: Values,
+    return_on_failure: bool,
+}
+
+fn return_on_failure(v: Option<&str>) -> Result<bool> {
+    match v {
+        None | Some("NONE") => Ok(false),
+        Some("ALL_OLD") => Ok(true),
+        Some(other) => Err(TableError::constraints(vec![violation(
+            Some(other),
+            "returnValuesOnConditionCheckFailure",
+            "Member must satisfy enum value set: [ALL_OLD, NONE]",
+        )])),
+    }
+}
+
+fn missing(field: &str) -> TableError {
+    TableError::constraints(vec![violation(None, field, "Member must not be null")])
+}
+
+impl Database {
+    fn parse_action(&self, item: &crate::model::TransactWriteItem) -> Result<Action> {
+        let present = [
+            item.condition_check.is_some(),
+            item.put.is_some(),
+            item.delete.is_some(),
+            item.update.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if present != 1 {
+            return Err(TableError::validation(
+                "TransactItems can only contain one of Check, Put, Update or Delete",
+            ));
+        }
+        let exprs_for = |names, values, has_condition: bool, extra: bool| {
+            Exprs::new(
+                names,
+                values,
+                "ConditionExpression is null",
+                has_condition || extra,
+            )
+        };
+        if let Some(c) = &item.condition_check {
+            let table = table_for(self, c.table_name.as_deref())?;
+            let key = table
+                .meta
+                .key
+                .key_of(c.key.as_ref().ok_or_else(|| missing("key"))?)?;
+            let text = c
+                .condition_expression
+                .as_deref()
+                .ok_or_else(|| missing("conditionExpression"))?;
+            let mut exprs = exprs_for(
+                c.expression_attribute_names.as_ref(),
+                c.expression_attribute_values.as_ref(),
+                true,
+                false,
+            )?;
+            let condition = exprs.condition(Some(text))?;
+            exprs.finish()?;
+            return Ok(Action {
+                table,
+                key,
+                kind: Kind::Check,
+                condition,
+                values: exprs.values().clone(),
+                return_on_failure: return_on_failure(
+                    c.return_values_on_condition_check_failure.as_deref(),
+                )?,
+            });
+        }
+        if let Some(p) = &item.put {
+            let table = table_for(self, p.table_name.as_deref())?;
+            let new = p.item.clone().ok_or_else(|| missing("item"))?;
+            let key = table.meta.key.item_key(&new)?;
+            check_item(&new)?;
+            let mut exprs = exprs_for(
+                p.expression_attribute_names.as_ref(),
+                p.expression_attribute_values.as_ref(),
+                p.condition_expression.is_some(),
+                false,
+            )?;
+            let condition = exprs.condition(p.condition_expression.as_deref())?;
+            exprs.finish()?;
+            return Ok(Action {
+                table,
+                key,
+                kind: Kind::Put(new),
+                condition,
+                values: exprs.values().clone(),
+                return_on_failure: return_on_failure(
+                    p.return_values_on_condition_check_failure.as_deref(),
+                )?,
+            });
+        }
+        if let Some(d) = &item.delete {
+            let table = table_for(self, d.table_name.as_deref())?;
+            let key = table
+                .meta
+                .key
+                .key_of(d.key.as_ref().ok_or_else(|| missing("key"))?)?;
+            let mut exprs = exprs_for(
+                d.expression_attribute_names.as_ref(),
+                d.expression_attribute_values.as_ref(),
+                d.condition_expression.is_some(),
+                false,
+            )?;
+            let condition = exprs.condition(d.condition_expression.as_deref())?;
+            exprs.finish()?;
+            return Ok(Action {
+                table,
+                key,
+                kind: Kind::Delete,
+                condition,
+                values: exprs.values().clone(),
+                return_on_failure: return_on_failure(
+                    d.return_values_on_condition_check_failure.as_deref(),
+                )?,
+            });
+        }
+        let u = item.update.as_ref().ok_or_else(|| missing("update"))?;
+        let table = table_for(self, u.table_name.as_deref())?;
+        let key_attrs = u.key.clone().ok_or_else(|| missing("key"))?;
+        let key = table.meta.key.key_of(&key_attrs)?;
+        let text = u
+            .update_expression
+            .as_deref()
+            .ok_or_else(|| missing("updateExpression"))?;
+        let mut exprs = Exprs::new(
+            u.expression_attribute_names.as_ref(),
+            u.expression_attribute_values.as_ref(),
+            "UpdateExpression and ConditionExpression are null",
+            true,
+        )?;
+        let update = exprs.update(Some(text))?.unwrap_or_default();
+        let condition = exprs.condition(u.condition_expression.as_deref())?;
+        exprs.finish()?;
+        for path in eval::updated_paths(&update) {
+            if table.meta.key.is_key(path.top_level()) {
+                return Err(TableError::invalid_parameter(format!(
+                    "Cannot update attribute {}. This attribute is part of the key",
+                    path.top_level()
+                )));
+            }
+        }
+        Ok(Action {
+            table,
+            key,
+            kind: Kind::Update {
+                update,
+                key: key_attrs,
+            },
+            condition,
+            values: exprs.values().clone(),
+            return_on_failure: return_on_failure(
+                u.return_values_on_condition_check_failure.as_deref(),
+            )?,
+        })
+    }
+
+    /// TransactWriteItems.
+    pub fn transact_write_items(
+        &self,
+        input: TransactWriteItemsInput,
+    ) -> Result<TransactWriteItemsOutput> {
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let items = input
+            .transact_items
+            .as_ref()
+            .ok_or_else(|| missing("transactItems"))?;
+        if items.is_empty() || items.len() > MAX_ACTIONS {
+            return Err(TableError::constraints(vec![violation(
+                Some(&format!("[{} items]", items.len())),
+                "transactItems",
+                if items.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 100"
+                },
+            )]));
+        }
+        let token = match &input.client_request_token {
+            Some(t) => {
+                if t.is_empty() || t.len() > 36 {
+                    return Err(TableError::constraints(vec![violation(
+                        Some(t),
+                        "clientRequestToken",
+                        if t.is_empty() {
+                            "Member must have length greater than or equal to 1"
+                        } else {
+                            "Member must have length less than or equal to 36"
+                        },
+                    )]));
+                }
+                let fingerprint = serde_json::to_string(&input.transact_items)
+                    .map_err(|e| TableError::Internal(e.to_string()))?;
+                let mut tokens = self.tokens().lock();
+                tokens.retain(|_, e| e.at.elapsed() < TOKEN_LIFETIME);
+                match tokens.get(t) {
+                    Some(e) if e.fingerprint != fingerprint => {
+                        return Err(TableError::IdempotentParameterMismatch(
+                            "The request uses the same client token as a previous, but non-identical request.".into(),
+                        ))
+                    }
+                    Some(e) if e.in_progress => {
+                        return Err(TableError::TransactionInProgress(
+                            "The transaction with the given request token is already in progress.".into(),
+                        ))
+                    }
+                    Some(_) => return Ok(TransactWriteItemsOutput::default()),
+                    None => {
+                        tokens.insert(
+                            t.clone(),
+                            TokenEntry {
+                                fingerprint,
+                                at: Instant::now(),
+                                in_progress: true,
+                            },
+                        );
+                    }
+                }
+                Some(t.clone())
+            }
+            None => None,
+        };
+        let result = self.run_transaction(items, report);
+        if let Some(t) = token {
+            let mut tokens = self.tokens().lock();
+            if result.is_ok() {
+                if let Some(e) = tokens.get_mut(&t) {
+                    e.in_progress = false;
+                }
+            } else {
+                tokens.remove(&t);
+            }
+        }
+        result
+    }
+
+    fn run_transaction(
+        &self,
+        items: &[crate::model::TransactWriteItem],
+        report: Report,
+    ) -> Result<TransactWriteItemsOutput> {
+        let actions = items
+            .iter()
+            .map(|i| self.parse_action(i))
+            .collect::<Result<Vec<_>>>()?;
+        let mut seen = HashSet::new();
+        for a in &actions {
+            if !seen.insert((a.table.meta.id, a.key.clone())) {
+                return Err(TableError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
+        }
+        let mut t = self.engine().transaction();
+        let mut reasons = Vec::with_capacity(actions.len());
+        let mut writes: Vec<Option<Option<Item>>> = Vec::with_capacity(actions.len());
+        let mut olds = Vec::with_capacity(actions.len());
+        let mut capacity: Vec<ConsumedCapacity> = Vec::new();
+        for a in &actions {
+            let raw = t.get(&a.table.items, &a.key)?;
+            let old = match &raw {
+                Some(b) => Some(codec::decode_item(b).map_err(TableError::Internal)?),
+                None => None,
+            };
+            olds.push(raw);
+            let decided = check_condition(
+                a.condition.as_ref(),
+                &a.values,
+                old.as_ref(),
+                a.return_on_failure,
+            )
+            .and_then(|()| -> Result<Option<Option<Item>>> {
+                Ok(match &a.kind {
+                    Kind::Check => None,
+                    Kind::Put(item) => Some(Some(item.clone())),
+                    Kind::Delete => Some(None),
+                    Kind::Update { update, key } => {
+                        let mut new = old.clone().unwrap_or_else(|| key.clone());
+                        eval::apply_update(update, &mut new, &a.values)?;
+                        check_item(&new)?;
+                        Some(Some(new))
+                    }
+                })
+            });
+            let size = old.as_ref().map_or(0, item_size);
+            match decided {
+                Ok(w) => {
+                    let new_size = w.as_ref().and_then(|n| n.as_ref()).map_or(0, item_size);
+                    let units = match &a.kind {
+                        Kind::Check => capacity::read_units(size, true) * 2.0,
+                        _ => capacity::write_units(size.max(new_size)) * 2.0,
+                    };
+                    if let Some(c) =
+                        report.consumed(&a.table.meta.name, units, matches!(a.kind, Kind::Check))
+                    {
+                        capacity.push(c);
+                    }
+                    reasons.push(CancellationReason {
+                        code: "None".into(),
+                        ..Default::default()
+                    });
+                    writes.push(w);
+                }
+                Err(TableError::ConditionalCheckFailed { item }) => {
+                    reasons.push(CancellationReason {
+                        code: "ConditionalCheckFailed".into(),
+                        message: Some("The conditional request failed".into()),
+                        item,
+                    });
+                    writes.push(None);
+                }
+                Err(TableError::Validation(m)) => {
+                    reasons.push(CancellationReason {
+                        code: "ValidationError".into(),
+                        message: Some(m),
+                        item: None,
+                    });
+                    writes.push(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if reasons.iter().any(|r| r.code != "None") {
+            return Err(TableError::TransactionCanceled { reasons });
+        }
+        for (a, w) in actions.iter().zip(&writes) {
+            match w {
+                Some(Some(item)) => t.put(&a.table.items, &a.key, codec::encode_item(item)),
+                Some(None) => t.delete(&a.table.items, &a.key),
+                None => {}
+            }
+        }
+        match t.commit() {
+            Ok(_) => Ok(TransactWriteItemsOutput {
+                consumed_capacity: (report != Report::None).then_some(capacity),
+            }),
+            Err(e) if e.is_conflict() => {
+                // Report contention on the items that changed since they were read.
+                let snapshot = self.engine().snapshot();
+                let mut reasons = Vec::with_capacity(actions.len());
+                for (a, old) in actions.iter().zip(&olds) {
+                    let now = snapshot.get(&a.table.items, &a.key)?;
+                    let changed = now.as_deref() != old.as_deref();
+                    reasons.push(CancellationReason {
+                        code: if changed {
+                            "TransactionConflict"
+                        } else {
+                            "None"
+                        }
+                        .into(),
+                        message: changed.then(|| "Transaction is ongoing for the item".to_owned()),
+                        item: None,
+                    });
+                }
+                if reasons.iter().all(|r| r.code == "None") {
+                    if let Some(first) = reasons.first_mut() {
+                        first.code = "TransactionConflict".into();
+                        first.message = Some("Transaction is ongoing for the item".into());
+                    }
+                }
+                Err(TableError::TransactionCanceled { reasons })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// TransactGetItems: every read at one snapshot.
+    pub fn transact_get_items(
+        &self,
+        input: TransactGetItemsInput,
+    ) -> Result<TransactGetItemsOutput> {
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let items = input
+            .transact_items
+            .as_ref()
+            .ok_or_else(|| missing("transactItems"))?;
+        if items.is_empty() || items.len() > MAX_ACTIONS {
+            return Err(TableError::constraints(vec![violation(
+                Some(&format!("[{} items]", items.len())),
+                "transactItems",
+                if items.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 100"
+                },
+            )]));
+        }
+        let mut plans = Vec::with_capacity(items.len());
+        for i in items {
+            let g = i.get.as_ref().ok_or_else(|| missing("get"))?;
+            let table = table_for(self, g.table_name.as_deref())?;
+            let key = table
+                .meta
+                .key
+                .key_of(g.key.as_ref().ok_or_else(|| missing("key"))?)?;
+            let mut exprs = Exprs::new(
+                g.expression_attribute_names.as_ref(),
+                None,
+                "ProjectionExpression is null",
+                g.projection_expression.is_some(),
+            )?;
+            let projection = exprs.projection(g.projection_expression.as_deref())?;
+            exprs.finish()?;
+            plans.push((table, key, projection));
+        }
+        let snapshot = self.engine().snapshot();
+        let mut responses = Vec::with_capacity(plans.len());
+        let mut capacity = Vec::new();
+        for (table, key, projection) in plans {
+            let item = match snapshot.get(&table.items, &key)? {
+                Some(b) => Some(codec::decode_item(&b).map_err(TableError::Internal)?),
+                None => None,
+            };
+            let size = item.as_ref().map_or(0, item_size);
+            if let Some(c) = report.consumed(
+                &table.meta.name,
+                capacity::read_units(size, true) * 2.0,
+                true,
+            ) {
+                capacity.push(c);
+            }
+            responses.push(ItemResponse {
+                item: item.map(|i| project(i, projection.as_ref())),
+            });
+        }
+        Ok(TransactGetItemsOutput {
+            responses: Some(responses),
+            consumed_capacity: (report != Report::None).then_some(capacity),
+        })
+    }
+}
