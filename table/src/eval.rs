@@ -257,6 +257,139 @@ mod tests {
         AttributeValue::n(s).unwrap()
     }
 
+    fn sample() -> (Item, Values) {
+        let item: Item = serde_json::from_str(
+            r#"{"s":{"S":"hello"},"n":{"N":"10"},"b":{"B":"AQID"},"t":{"BOOL":true},"z":{"NULL":true},
+                "l":{"L":[{"S":"x"},{"N":"1"}]},"m":{"M":{"k":{"S":"v"},"deep":{"M":{"n":{"N":"3"}}}}},
+                "ss":{"SS":["a","b"]},"ns":{"NS":["1","2"]},"bs":{"BS":["AQ=="]}}"#,
+        )
+        .unwrap();
+        let values: Values = serde_json::from_str(
+            r#"{":s":{"S":"hello"},":he":{"S":"he"},":n":{"N":"10"},":five":{"N":"5"},":twenty":{"N":"20"},
+                ":a":{"S":"a"},":x":{"S":"x"},":one":{"N":"1"},":b1":{"B":"AQ=="},":three":{"N":"3"},
+                ":S":{"S":"S"},":SS":{"S":"SS"},":NULL":{"S":"NULL"},":M":{"S":"M"},":v":{"S":"v"}}"#,
+        )
+        .unwrap();
+        (item, values)
+    }
+
+    #[test]
+    fn every_operator_and_function_evaluates_as_dynamodb_does() {
+        let (item, values) = sample();
+        let cases = [
+            ("s = :s", true),
+            ("s <> :s", false),
+            ("n < :twenty", true),
+            ("n <= :n", true),
+            ("n > :twenty", false),
+            ("n >= :five", true),
+            ("n BETWEEN :five AND :twenty", true),
+            ("n BETWEEN :n AND :twenty", true),
+            ("s BETWEEN :five AND :twenty", false),
+            ("n IN (:one, :five, :n)", true),
+            ("n IN (:one, :five)", false),
+            ("attribute_exists(m.deep.n)", true),
+            ("attribute_exists(m.nothere)", false),
+            ("attribute_not_exists(nothere)", true),
+            ("attribute_not_exists(l[1])", false),
+            ("attribute_not_exists(l[2])", true),
+            ("attribute_type(s, :S)", true),
+            ("attribute_type(ss, :SS)", true),
+            ("attribute_type(z, :NULL)", true),
+            ("attribute_type(m, :M)", true),
+            ("attribute_type(s, :M)", false),
+            ("begins_with(s, :he)", true),
+            ("begins_with(m.k, :he)", false),
+            ("begins_with(b, :b1)", true),
+            ("contains(s, :he)", true),
+            ("contains(ss, :a)", true),
+            ("contains(ns, :one)", true),
+            ("contains(bs, :b1)", true),
+            ("contains(l, :x)", true),
+            ("contains(l, :one)", true),
+            ("contains(ss, :x)", false),
+            ("size(s) = :five", true),
+            ("size(l) < :three", true),
+            ("size(m) = :one", false),
+            ("size(m.deep) = :one", true),
+            ("size(n) = :one", false),
+            ("m.deep.n = :three", true),
+            ("l[0] = :x", true),
+            ("NOT s = :s", false),
+            ("s = :s AND n = :five", false),
+            ("s = :s OR n = :five", true),
+            ("NOT (s = :a OR n = :five) AND m.k = :v", true),
+            ("nothere <> :s", true),
+            ("nothere = :s", false),
+        ];
+        for (text, want) in cases {
+            let mut exprs = crate::exprs::Exprs::new(None, Some(&values), "", true).unwrap();
+            let cond = exprs.condition(Some(text)).unwrap().unwrap();
+            let ev = Evaluator {
+                values: &values,
+                kind: "ConditionExpression",
+            };
+            assert_eq!(ev.condition(&cond, Some(&item)).unwrap(), want, "{text}");
+            // On a missing item only attribute_not_exists and <> hold.
+            let _ = ev.condition(&cond, None).unwrap();
+        }
+        let mut exprs = crate::exprs::Exprs::new(None, Some(&values), "", true).unwrap();
+        let cond = exprs
+            .condition(Some("n BETWEEN :twenty AND :five"))
+            .unwrap()
+            .unwrap();
+        let ev = Evaluator {
+            values: &values,
+            kind: "ConditionExpression",
+        };
+        let e = ev.condition(&cond, Some(&item)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("BETWEEN operator requires upper bound"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn updates_apply_together_from_the_old_item() {
+        let (mut item, _) = sample();
+        let values: Values = serde_json::from_str(
+            r#"{":one":{"N":"1"},":l":{"L":[{"S":"y"}]},":ss":{"SS":["c"]},":del":{"BS":["AQ=="]},":zero":{"N":"0"}}"#,
+        )
+        .unwrap();
+        let mut ctx = crate::exprs::Exprs::new(None, Some(&values), "", true).unwrap();
+        let update = ctx
+            .update(Some(
+                "SET n = n + :one, prev = n, l = list_append(l, :l), c = if_not_exists(c, :zero) \
+                 REMOVE m.k, z ADD ss :ss DELETE bs :del",
+            ))
+            .unwrap()
+            .unwrap();
+        apply_update(&update, &mut item, &values).unwrap();
+        let get = |p: &str| item.get(p).cloned();
+        assert_eq!(get("n"), Some(n("11")));
+        assert_eq!(
+            get("prev"),
+            Some(n("10")),
+            "SET reads the item before the update"
+        );
+        assert_eq!(get("c"), Some(n("0")));
+        assert_eq!(
+            get("l"),
+            Some(serde_json::from_str(r#"{"L":[{"S":"x"},{"N":"1"},{"S":"y"}]}"#).unwrap())
+        );
+        assert_eq!(
+            get("ss"),
+            Some(serde_json::from_str(r#"{"SS":["a","b","c"]}"#).unwrap())
+        );
+        assert_eq!(get("bs"), None, "a set emptied by DELETE is removed");
+        assert_eq!(get("z"), None);
+        assert_eq!(
+            get("m"),
+            Some(serde_json::from_str(r#"{"M":{"deep":{"M":{"n":{"N":"3"}}}}}"#).unwrap())
+        );
+    }
+
     #[test]
     fn comparisons_follow_dynamodb() {
         use Comparator::*;
