@@ -170,3 +170,40 @@ fn invalid_queries_are_rejected_with_dynamodb_messages() {
         assert_eq!(e.to_string(), want);
     }
 }
+
+#[test]
+fn a_page_stops_at_one_megabyte() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), strata_engine::Options::default()).unwrap();
+    db.create_table(req(json!({
+        "TableName": "big",
+        "AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"},
+                                 {"AttributeName": "s", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
+                      {"AttributeName": "s", "KeyType": "RANGE"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })))
+    .unwrap();
+    let blob = "x".repeat(300 * 1024);
+    for s in 0..10 {
+        db.put_item(req(json!({"TableName": "big", "Item": {"p": {"S": "a"}, "s": {"N": s.to_string()}, "blob": {"S": blob}}})))
+            .unwrap();
+    }
+    let mut start: Option<Item> = None;
+    let mut pages = Vec::new();
+    loop {
+        let mut r = json!({"TableName": "big", "KeyConditionExpression": "p = :p",
+            "ExpressionAttributeValues": {":p": {"S": "a"}}});
+        if let Some(s) = &start {
+            r["ExclusiveStartKey"] = serde_json::to_value(s).unwrap();
+        }
+        let out = db.query(req(r)).unwrap();
+        pages.push(out.count);
+        match out.last_evaluated_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    // 300 KB items: the fourth brings a page past 1 MB.
+    assert_eq!(pages, vec![4, 4, 2]);
+}
