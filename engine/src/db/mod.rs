@@ -294,6 +294,10 @@ pub(crate) struct Inner {
     pub(crate) oracle: Mutex<txn::Oracle>,
     /// `"default"`, shared by the default keyspace's handles.
     pub(crate) default_name: Arc<str>,
+    /// Tasks to wake when the next commit becomes visible (async subscribers).
+    pub(crate) commit_wakers: Mutex<Vec<std::task::Waker>>,
+    /// Whether `commit_wakers` may be non-empty (keeps the commit path free of the lock).
+    pub(crate) has_commit_wakers: std::sync::atomic::AtomicBool,
 }
 
 /// Shared WAL fsyncs (see `write.rs`).
@@ -489,6 +493,41 @@ impl Db {
     /// The sequence number of the last write visible to readers.
     pub fn last_sequence(&self) -> u64 {
         self.inner().visible_seq.load(Ordering::Acquire)
+    }
+
+    /// Blocks until a commit with a sequence number above `after` is visible, or `timeout`
+    /// passes; returns the last visible sequence number. Woken by commits, not by polling.
+    pub fn wait_for_commit(&self, after: u64, timeout: std::time::Duration) -> u64 {
+        let inner = self.inner();
+        let deadline = std::time::Instant::now() + timeout;
+        let mut p = inner.publish.lock();
+        loop {
+            let visible = inner.visible_seq.load(Ordering::Acquire);
+            if visible > after {
+                return visible;
+            }
+            if inner.publish_cv.wait_until(&mut p, deadline).timed_out() {
+                return inner.visible_seq.load(Ordering::Acquire);
+            }
+        }
+    }
+
+    /// For async readers: returns `true` if a commit above `after` is already visible;
+    /// otherwise registers `waker` to be woken once when the next commit becomes visible and
+    /// returns `false`. The check and the registration are atomic with publication, so no
+    /// commit can slip between them.
+    pub fn wake_on_commit(&self, after: u64, waker: &std::task::Waker) -> bool {
+        let inner = self.inner();
+        let _publication = inner.publish.lock();
+        if inner.visible_seq.load(Ordering::Acquire) > after {
+            return true;
+        }
+        let mut wakers = inner.commit_wakers.lock();
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        inner.has_commit_wakers.store(true, Ordering::Release);
+        false
     }
 
     /// The database directory.

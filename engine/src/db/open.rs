@@ -249,6 +249,8 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         snapshots: Mutex::new(BTreeMap::new()),
         oracle: Mutex::new(super::txn::Oracle::new(oracle_limit)),
         default_name: super::DEFAULT_KEYSPACE_NAME.into(),
+        commit_wakers: Mutex::new(Vec::new()),
+        has_commit_wakers: Default::default(),
         dir,
     };
     Ok((inner, skipped_damage && replayed_any))

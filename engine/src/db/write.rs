@@ -291,6 +291,13 @@ impl Inner {
         }
         if advanced {
             self.publish_cv.notify_all();
+            if self.has_commit_wakers.load(Ordering::Acquire) {
+                let wakers = std::mem::take(&mut *self.commit_wakers.lock());
+                self.has_commit_wakers.store(false, Ordering::Release);
+                for w in wakers {
+                    w.wake();
+                }
+            }
         }
         while p.next_ticket <= ticket {
             self.publish_cv.wait(&mut p);

@@ -1,0 +1,412 @@
+//! A durable change log kept in engine keyspaces.
+//!
+//! Layout, for a log named `L`:
+//! - keyspace `streams/L/meta`: the configuration, the current epoch, every shard's
+//!   [`ShardMeta`] (`shard/<number BE>`), and named consumers' checkpoints (`consumer/<name>`);
+//! - one keyspace per epoch, `streams/L/e<epoch>`: records keyed `shard number (4 bytes BE) |
+//!   sequence number (8 bytes BE)`, the payload as value.
+//!
+//! The sequence number in a record's key is its commit's own sequence number, written by the
+//! engine at commit (a versionstamp): records are appended inside the writer's batch or
+//! transaction with no lock around the transaction, and a shard's records sort in commit
+//! order. A record goes to the shard of its partition key's hash, so one item's changes stay
+//! in one shard, in order.
+//!
+//! **Epochs and rotation.** Every `rotate_interval` the current shards close and child shards
+//! open (lineage through `parent`), in a new epoch keyspace. Writers hold a read lock on the
+//! current epoch from choosing their shard until their commit returns; rotation takes the write
+//! lock, so every record of a closing shard is committed — and at or below the sequence number
+//! rotation records as the shard's end — before the shard closes.
+//!
+//! **Retention.** Records are trimmed by epoch: once every shard of an epoch is closed and
+//! closed longer ago than the retention period, its keyspace is dropped (no per-record
+//! deletes, nothing on the write path). Records live at least the retention period, at most
+//! that plus one rotation interval.
+
+use crate::error::{Result, StreamError};
+use crate::shard::ShardMeta;
+use parking_lot::{RwLock, RwLockReadGuard};
+use std::sync::Arc;
+use std::time::Duration;
+use strata_engine::{Db, Keyspace, Transaction, WriteBatch, WriteOptions, VERSIONSTAMP_SIZE};
+
+/// A log's settings, stored with it at creation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogOptions {
+    /// Shards per epoch (1..=1024).
+    pub shards: u32,
+    /// How long records are kept.
+    pub retention: Duration,
+    /// How often shards close and are succeeded by children.
+    pub rotate_interval: Duration,
+}
+
+impl Default for LogOptions {
+    /// 4 shards, 24 hours of retention, shards rotating every hour.
+    fn default() -> Self {
+        LogOptions {
+            shards: 4,
+            retention: Duration::from_secs(24 * 3600),
+            rotate_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl LogOptions {
+    /// Sets the shard count.
+    pub fn shards(mut self, n: u32) -> Self {
+        self.shards = n;
+        self
+    }
+
+    /// Sets the retention period.
+    pub fn retention(mut self, d: Duration) -> Self {
+        self.retention = d;
+        self
+    }
+
+    /// Sets the rotation interval.
+    pub fn rotate_interval(mut self, d: Duration) -> Self {
+        self.rotate_interval = d;
+        self
+    }
+}
+
+/// The shards records are appended to now.
+pub(crate) struct Current {
+    pub(crate) records: Keyspace,
+    /// Open shard numbers, by hash slot.
+    pub(crate) shards: Vec<u32>,
+    pub(crate) opened_ms: u64,
+}
+
+/// A durable, sharded change log. Cheap to clone.
+#[derive(Clone)]
+pub struct ChangeLog {
+    pub(crate) inner: Arc<LogInner>,
+}
+
+pub(crate) struct LogInner {
+    pub(crate) db: Db,
+    pub(crate) name: String,
+    pub(crate) opts: LogOptions,
+    pub(crate) meta: Keyspace,
+    pub(crate) current: RwLock<Current>,
+    /// Serializes rotation and trimming.
+    pub(crate) maintenance: parking_lot::Mutex<()>,
+}
+
+impl std::fmt::Debug for ChangeLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeLog")
+            .field("name", &self.inner.name)
+            .field("opts", &self.inner.opts)
+            .finish()
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn shard_key(number: u32) -> Vec<u8> {
+    let mut k = b"shard/".to_vec();
+    k.extend_from_slice(&number.to_be_bytes());
+    k
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StreamError {
+    StreamError::Corrupt(what.to_string())
+}
+
+/// Something a record can be appended into: a write batch or a transaction.
+pub trait Append {
+    /// Adds a versionstamped put.
+    fn put_stamped(&mut self, ks: &Keyspace, key: &[u8], offset: usize, value: &[u8]);
+}
+
+impl Append for WriteBatch {
+    fn put_stamped(&mut self, ks: &Keyspace, key: &[u8], offset: usize, value: &[u8]) {
+        self.put_versionstamped(ks, key, Some(offset), value, None);
+    }
+}
+
+impl Append for Transaction {
+    fn put_stamped(&mut self, ks: &Keyspace, key: &[u8], offset: usize, value: &[u8]) {
+        self.put_versionstamped(ks, key, Some(offset), value, None);
+    }
+}
+
+/// A writer's hold on the current shards: append records through it, and keep it until the
+/// batch or transaction holding them has committed (see the module docs).
+pub struct Appender<'a> {
+    current: RwLockReadGuard<'a, Current>,
+}
+
+impl Appender<'_> {
+    /// Appends `payload` for partition key `partition` into `target`; the record takes the
+    /// commit's sequence number.
+    pub fn append(&self, target: &mut impl Append, partition: &[u8], payload: &[u8]) {
+        let slot =
+            (xxhash_rust::xxh3::xxh3_64(partition) % self.current.shards.len() as u64) as usize;
+        let mut key = Vec::with_capacity(4 + VERSIONSTAMP_SIZE);
+        key.extend_from_slice(&self.current.shards[slot].to_be_bytes());
+        key.extend_from_slice(&[0; VERSIONSTAMP_SIZE]);
+        target.put_stamped(&self.current.records, &key, 4, payload);
+    }
+}
+
+impl ChangeLog {
+    /// Opens the log named `name` in `db`, creating it with `opts` if it does not exist (an
+    /// existing log keeps its stored options).
+    pub fn open(db: &Db, name: &str, opts: LogOptions) -> Result<ChangeLog> {
+        if !(1..=1024).contains(&opts.shards) {
+            return Err(StreamError::Validation(format!(
+                "a log needs 1 to 1024 shards (got {})",
+                opts.shards
+            )));
+        }
+        let meta = db.keyspace(&format!("streams/{name}/meta"))?;
+        let stored = match meta.get("config")? {
+            Some(b) => serde_json::from_slice(&b).map_err(corrupt)?,
+            None => {
+                let mut batch = WriteBatch::new();
+                batch.put_in(&meta, "config", serde_json::to_vec(&opts).map_err(corrupt)?);
+                db.write(batch, WriteOptions::new().sync(true))?;
+                opts
+            }
+        };
+        let inner = LogInner {
+            db: db.clone(),
+            name: name.to_owned(),
+            opts: stored,
+            meta,
+            current: RwLock::new(Current {
+                records: db.default_keyspace(),
+                shards: Vec::new(),
+                opened_ms: 0,
+            }),
+            maintenance: parking_lot::Mutex::new(()),
+        };
+        let log = ChangeLog {
+            inner: Arc::new(inner),
+        };
+        log.load_or_start()?;
+        Ok(log)
+    }
+
+    /// The log's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The log's options.
+    pub fn options(&self) -> &LogOptions {
+        &self.inner.opts
+    }
+
+    /// The engine the log lives in.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    fn epoch_keyspace(&self, epoch: u32) -> String {
+        format!("streams/{}/e{epoch}", self.inner.name)
+    }
+
+    /// Restores the current epoch from the metadata, or opens the first one.
+    fn load_or_start(&self) -> Result<()> {
+        let shards = self.all_shards()?;
+        let open: Vec<&ShardMeta> = shards.iter().filter(|s| s.end_seq.is_none()).collect();
+        if open.is_empty() {
+            return self.rotate_now();
+        }
+        let epoch = open.iter().map(|s| s.epoch).max().unwrap_or(0);
+        let mut numbers: Vec<u32> = open
+            .iter()
+            .filter(|s| s.epoch == epoch)
+            .map(|s| s.number)
+            .collect();
+        numbers.sort_unstable();
+        let records = self
+            .inner
+            .db
+            .existing_keyspace(&self.epoch_keyspace(epoch))?;
+        let opened_ms = open.iter().map(|s| s.created_ms).min().unwrap_or(0);
+        *self.inner.current.write() = Current {
+            records,
+            shards: numbers,
+            opened_ms,
+        };
+        Ok(())
+    }
+
+    /// Every shard the log still has (open, or closed but not yet trimmed), by number.
+    pub fn all_shards(&self) -> Result<Vec<ShardMeta>> {
+        let mut out = Vec::new();
+        for entry in self.inner.meta.prefix("shard/") {
+            let (_, v) = entry?;
+            out.push(serde_json::from_slice::<ShardMeta>(&v).map_err(corrupt)?);
+        }
+        Ok(out)
+    }
+
+    /// The shard numbered `number`.
+    pub fn shard(&self, number: u32) -> Result<Option<ShardMeta>> {
+        match self.inner.meta.get(shard_key(number))? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Holds the current shards for one commit (rotating first if they are due).
+    pub fn appender(&self) -> Result<Appender<'_>> {
+        let due = {
+            let c = self.inner.current.read();
+            now_ms().saturating_sub(c.opened_ms)
+                >= self.inner.opts.rotate_interval.as_millis() as u64
+        };
+        if due {
+            self.maintain()?;
+        }
+        Ok(Appender {
+            current: self.inner.current.read(),
+        })
+    }
+
+    /// Appends one record in its own commit (for logs used directly); returns its sequence
+    /// number.
+    pub fn append(&self, partition: &[u8], payload: &[u8], opts: WriteOptions) -> Result<u64> {
+        let appender = self.appender()?;
+        let mut t = self.inner.db.transaction();
+        appender.append(&mut t, partition, payload);
+        let seq = t.commit_with(opts)?;
+        drop(appender);
+        Ok(seq)
+    }
+
+    /// Rotates shards that are due and trims epochs past retention. Runs on the write path
+    /// only when a rotation is due; call it from a timer to trim idle logs too.
+    pub fn maintain(&self) -> Result<()> {
+        let _m = self.inner.maintenance.lock();
+        let due = {
+            let c = self.inner.current.read();
+            now_ms().saturating_sub(c.opened_ms)
+                >= self.inner.opts.rotate_interval.as_millis() as u64
+        };
+        if due {
+            self.rotate_locked()?;
+        }
+        self.trim_locked()
+    }
+
+    /// Closes the current shards and opens their children now.
+    pub fn rotate_now(&self) -> Result<()> {
+        let _m = self.inner.maintenance.lock();
+        self.rotate_locked()
+    }
+
+    fn rotate_locked(&self) -> Result<()> {
+        let db = &self.inner.db;
+        // Every writer holding the old shards has committed once this lock is ours.
+        let mut current = self.inner.current.write();
+        let end = db.last_sequence();
+        let now = now_ms();
+        let existing = self.all_shards()?;
+        let next_number = existing.iter().map(|s| s.number + 1).max().unwrap_or(0);
+        let epoch = existing.iter().map(|s| s.epoch + 1).max().unwrap_or(0);
+        let records = db.keyspace(&self.epoch_keyspace(epoch))?;
+        let mut batch = WriteBatch::new();
+        let mut parents: Vec<Option<u32>> = vec![None; self.inner.opts.shards as usize];
+        for s in existing.iter().filter(|s| s.end_seq.is_none()) {
+            let mut closed = s.clone();
+            closed.end_seq = Some(end);
+            closed.closed_ms = Some(now);
+            batch.put_in(
+                &self.inner.meta,
+                shard_key(s.number),
+                serde_json::to_vec(&closed).map_err(corrupt)?,
+            );
+            if let Some(slot) = current.shards.iter().position(|&n| n == s.number) {
+                if slot < parents.len() {
+                    parents[slot] = Some(s.number);
+                }
+            }
+        }
+        let mut numbers = Vec::with_capacity(parents.len());
+        for (i, parent) in parents.into_iter().enumerate() {
+            let meta = ShardMeta {
+                number: next_number + i as u32,
+                epoch,
+                parent,
+                created_ms: now,
+                after_seq: end,
+                end_seq: None,
+                closed_ms: None,
+            };
+            numbers.push(meta.number);
+            batch.put_in(
+                &self.inner.meta,
+                shard_key(meta.number),
+                serde_json::to_vec(&meta).map_err(corrupt)?,
+            );
+        }
+        db.write(batch, WriteOptions::new().sync(true))?;
+        *current = Current {
+            records,
+            shards: numbers,
+            opened_ms: now,
+        };
+        Ok(())
+    }
+
+    /// Drops epochs whose shards all closed longer ago than the retention period.
+    fn trim_locked(&self) -> Result<()> {
+        let shards = self.all_shards()?;
+        let retention = self.inner.opts.retention.as_millis() as u64;
+        let now = now_ms();
+        let mut epochs: Vec<u32> = shards.iter().map(|s| s.epoch).collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        for epoch in epochs {
+            let members: Vec<&ShardMeta> = shards.iter().filter(|s| s.epoch == epoch).collect();
+            let expired = members.iter().all(|s| {
+                s.closed_ms
+                    .is_some_and(|c| now.saturating_sub(c) >= retention)
+            });
+            if !expired {
+                continue;
+            }
+            let mut batch = WriteBatch::new();
+            for s in &members {
+                batch.delete_in(&self.inner.meta, shard_key(s.number));
+            }
+            let through = members.iter().filter_map(|s| s.end_seq).max().unwrap_or(0);
+            if through > self.trimmed_through()? {
+                batch.put_in(&self.inner.meta, "trimmed", through.to_string());
+            }
+            self.inner.db.write(batch, WriteOptions::new().sync(true))?;
+            match self.inner.db.drop_keyspace(&self.epoch_keyspace(epoch)) {
+                Ok(()) | Err(strata_engine::Error::KeyspaceNotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The keyspace holding `shard`'s records, if its epoch is not trimmed.
+    pub(crate) fn records_of(&self, shard: &ShardMeta) -> Result<Option<Keyspace>> {
+        match self
+            .inner
+            .db
+            .existing_keyspace(&self.epoch_keyspace(shard.epoch))
+        {
+            Ok(ks) => Ok(Some(ks)),
+            Err(strata_engine::Error::KeyspaceNotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
