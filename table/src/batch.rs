@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::value::item_size;
 use std::collections::{BTreeMap, HashSet};
-use strata_engine::{WriteBatch, WriteOptions};
+use strata_engine::WriteOptions;
 
 /// The most keys one BatchGetItem reads.
 const MAX_GET_KEYS: usize = 100;
@@ -50,6 +50,64 @@ fn add_capacity(all: &mut Vec<ConsumedCapacity>, c: Option<ConsumedCapacity>) {
 }
 
 impl Database {
+    /// Applies puts (`Some`) and deletes (`None`) atomically in one engine transaction,
+    /// with their stream records; retried when it loses a race (like single-item writes).
+    fn apply_writes(
+        &self,
+        ops: &[(
+            std::sync::Arc<crate::catalog::Table>,
+            Vec<u8>,
+            Option<crate::value::Item>,
+        )],
+    ) -> Result<()> {
+        for _ in 0..10_000 {
+            // One appender per stream, held until the commit returns.
+            let mut appenders: Vec<(u64, strata_streams::Appender<'_>)> = Vec::new();
+            for (table, _, _) in ops {
+                if let Some(s) = &table.stream {
+                    if !appenders.iter().any(|(id, _)| *id == table.meta.id) {
+                        let a = s.log.appender().map_err(crate::streams::stream_error)?;
+                        appenders.push((table.meta.id, a));
+                    }
+                }
+            }
+            let mut t = self.engine().transaction();
+            for (table, key, new) in ops {
+                let old = match table.stream {
+                    Some(_) => match t.get(&table.items, key)? {
+                        Some(b) => Some(codec::decode_item(&b).map_err(TableError::Internal)?),
+                        None => None,
+                    },
+                    None => None,
+                };
+                match new {
+                    Some(item) => t.put(&table.items, key, codec::encode_item(item)),
+                    None => t.delete(&table.items, key),
+                }
+                if let Some(stream) = &table.stream {
+                    if let Some((_, a)) = appenders.iter().find(|(id, _)| *id == table.meta.id) {
+                        crate::streams::append_change(
+                            stream,
+                            a,
+                            &mut t,
+                            &table.meta.key,
+                            old.as_ref(),
+                            new.as_ref(),
+                        )?;
+                    }
+                }
+            }
+            match t.commit_with(WriteOptions::default()) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_conflict() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TableError::Internal(
+            "a batch write lost 10000 races in a row".into(),
+        ))
+    }
+
     /// BatchGetItem.
     pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
         let requests = input.request_items.ok_or_else(|| {
@@ -191,7 +249,11 @@ impl Database {
                 "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
             )]));
         }
-        let mut batch = WriteBatch::new();
+        let mut ops: Vec<(
+            std::sync::Arc<crate::catalog::Table>,
+            Vec<u8>,
+            Option<crate::value::Item>,
+        )> = Vec::new();
         let mut capacity = Vec::new();
         for (name, writes) in &requests {
             check_table_name(Some(name), "requestItems.member.key")?;
@@ -213,7 +275,7 @@ impl Database {
                             &mut capacity,
                             report.consumed(name, capacity::write_units(item_size(item)), false),
                         );
-                        (key, Some(codec::encode_item(item)))
+                        (key, Some(item.clone()))
                     }
                     (None, Some(d)) => {
                         let k = d.key.as_ref().ok_or_else(|| {
@@ -235,13 +297,10 @@ impl Database {
                         "Provided list of item keys contains duplicates",
                     ));
                 }
-                match value {
-                    Some(v) => batch.put_in(&table.items, &key, v),
-                    None => batch.delete_in(&table.items, &key),
-                };
+                ops.push((table.clone(), key, value));
             }
         }
-        self.engine().write(batch, WriteOptions::default())?;
+        self.apply_writes(&ops)?;
         Ok(BatchWriteItemOutput {
             unprocessed_items: BTreeMap::new(),
             consumed_capacity: (report != Report::None).then_some(capacity),

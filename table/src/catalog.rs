@@ -35,6 +35,25 @@ pub struct Table {
     pub meta: StoredTable,
     /// The items.
     pub items: Keyspace,
+    /// The enabled stream, if any.
+    pub stream: Option<crate::streams::TableStream>,
+}
+
+impl Table {
+    fn open(db: &Db, meta: StoredTable, items: Keyspace) -> Result<Table> {
+        let stream = match meta.streams.last().filter(|s| s.enabled) {
+            Some(info) => Some(crate::streams::TableStream {
+                log: crate::streams::open_log(db, &meta, info)?,
+                view_type: info.view_type.clone(),
+            }),
+            None => None,
+        };
+        Ok(Table {
+            meta,
+            items,
+            stream,
+        })
+    }
 }
 
 /// A database of DynamoDB tables on one engine. Cheap to share (`Arc`), safe to use from
@@ -57,6 +76,14 @@ impl std::fmt::Debug for Database {
             .field("tables", &self.tables.read().len())
             .finish()
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn now() -> f64 {
@@ -95,7 +122,7 @@ impl Database {
             let items = db
                 .existing_keyspace(&meta.keyspace_name())
                 .map_err(|_| corrupt(format!("table {} has no item keyspace", meta.name)))?;
-            tables.insert(meta.name.clone(), Arc::new(Table { meta, items }));
+            tables.insert(meta.name.clone(), Arc::new(Table::open(&db, meta, items)?));
         }
         // Keyspaces of tables whose creation or deletion a crash interrupted.
         let live: Vec<String> = tables.values().map(|t| t.meta.keyspace_name()).collect();
@@ -144,15 +171,13 @@ impl Database {
                 "Secondary indexes are not supported yet by this strata version",
             ));
         }
-        if input
-            .stream_specification
-            .as_ref()
-            .is_some_and(|s| s.stream_enabled == Some(true))
-        {
-            return Err(TableError::validation(
-                "Streams are not supported yet by this strata version",
-            ));
-        }
+        let streams = match &input.stream_specification {
+            Some(spec) => match new_stream(spec)? {
+                Some(info) => vec![info],
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
         let _ddl = self.ddl.lock();
         if self.tables.read().contains_key(&name) {
             return Err(TableError::ResourceInUse(format!(
@@ -170,8 +195,11 @@ impl Database {
             read_units,
             write_units,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+            streams,
         };
         let items = self.db.keyspace(&meta.keyspace_name())?;
+        let table = Table::open(&self.db, meta, items)?;
+        let meta = &table.meta;
         let mut batch = strata_engine::WriteBatch::new();
         batch.put_in(&self.catalog, NEXT_ID, (id + 1).to_string());
         batch.put_in(
@@ -181,9 +209,7 @@ impl Database {
         );
         self.db.write(batch, WriteOptions::new().sync(true))?;
         let description = meta.describe("ACTIVE", 0, 0);
-        self.tables
-            .write()
-            .insert(name, Arc::new(Table { meta, items }));
+        self.tables.write().insert(name, Arc::new(table));
         Ok(CreateTableOutput {
             table_description: Some(description),
         })
@@ -268,17 +294,36 @@ impl Database {
                 "Secondary indexes are not supported yet by this strata version",
             ));
         }
-        if input
-            .stream_specification
-            .as_ref()
-            .is_some_and(|s| s.stream_enabled == Some(true))
-        {
-            return Err(TableError::validation(
-                "Streams are not supported yet by this strata version",
-            ));
-        }
         let mut meta = table.meta.clone();
         let mut changed = false;
+        if let Some(spec) = &input.stream_specification {
+            let enabled = meta.streams.last().filter(|s| s.enabled);
+            match (spec.stream_enabled, enabled) {
+                (Some(true), Some(current)) => {
+                    return Err(TableError::validation(format!(
+                        "Table already has an enabled stream: {}",
+                        current.arn(&meta)
+                    )))
+                }
+                (Some(false), None) => {
+                    return Err(TableError::validation(
+                        "Table does not have an enabled stream to disable",
+                    ))
+                }
+                (Some(false), Some(_)) => {
+                    if let Some(last) = meta.streams.last_mut() {
+                        last.enabled = false;
+                    }
+                    changed = true;
+                }
+                _ => {
+                    if let Some(info) = new_stream(spec)? {
+                        meta.streams.push(info);
+                        changed = true;
+                    }
+                }
+            }
+        }
         if let Some(mode) = &input.billing_mode {
             check_enum(mode, "billingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?;
             changed |= *mode != meta.billing_mode;
@@ -326,13 +371,10 @@ impl Database {
         self.db.write(batch, WriteOptions::new().sync(true))?;
         let (count, size) = table.count_and_size()?;
         let description = meta.describe("ACTIVE", count, size);
-        self.tables.write().insert(
-            name.to_owned(),
-            Arc::new(Table {
-                meta,
-                items: table.items.clone(),
-            }),
-        );
+        let updated = Table::open(&self.db, meta, table.items.clone())?;
+        self.tables
+            .write()
+            .insert(name.to_owned(), Arc::new(updated));
         Ok(UpdateTableOutput {
             table_description: Some(description),
         })
@@ -350,6 +392,41 @@ impl Table {
             size += crate::value::item_size(&item) as i64;
         }
         Ok((count, size))
+    }
+}
+
+/// The stream a StreamSpecification asks for (`None` when it asks for none).
+fn new_stream(
+    spec: &crate::model::StreamSpecification,
+) -> Result<Option<crate::streams::StreamInfo>> {
+    if let Some(view) = &spec.stream_view_type {
+        check_enum(
+            view,
+            "streamSpecification.streamViewType",
+            &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
+        )?;
+    }
+    match spec.stream_enabled {
+        None => Err(TableError::constraints(vec![violation(
+            None,
+            "streamSpecification.streamEnabled",
+            "Member must not be null",
+        )])),
+        Some(false) => Ok(None),
+        Some(true) => {
+            let view = spec.stream_view_type.clone().ok_or_else(|| {
+                TableError::invalid_parameter(
+                    "StreamSpecification: StreamViewType must be specified when StreamEnabled is true",
+                )
+            })?;
+            let ms = now_ms();
+            Ok(Some(crate::streams::StreamInfo {
+                label: crate::streams::label(ms),
+                view_type: view,
+                enabled: true,
+                created: ms as f64 / 1000.0,
+            }))
+        }
     }
 }
 

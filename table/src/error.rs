@@ -51,6 +51,12 @@ pub enum TableError {
     /// (`TransactionInProgressException`).
     #[error("{0}")]
     TransactionInProgress(String),
+    /// A stream position past the retention period (`TrimmedDataAccessException`).
+    #[error("{0}")]
+    TrimmedDataAccess(String),
+    /// A shard iterator older than 15 minutes (`ExpiredIteratorException`).
+    #[error("{0}")]
+    ExpiredIterator(String),
     /// The storage engine failed (`InternalServerError`).
     #[error("internal error: {0}")]
     Engine(#[from] strata_engine::Error),
@@ -70,6 +76,8 @@ impl TableError {
             TableError::TransactionCanceled { .. } => "TransactionCanceledException",
             TableError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             TableError::TransactionInProgress(_) => "TransactionInProgressException",
+            TableError::TrimmedDataAccess(_) => "TrimmedDataAccessException",
+            TableError::ExpiredIterator(_) => "ExpiredIteratorException",
             TableError::Engine(_) | TableError::Internal(_) => "InternalServerError",
         }
     }

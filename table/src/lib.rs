@@ -19,6 +19,8 @@ pub mod number;
 pub mod query;
 pub mod read;
 pub mod schema;
+pub mod stream_api;
+pub mod streams;
 pub mod transact;
 pub mod value;
 pub mod write;

@@ -197,6 +197,9 @@ pub struct StoredTable {
     pub write_units: i64,
     /// DeleteTable is refused while set.
     pub deletion_protection: bool,
+    /// The table's streams, oldest first; the last one is the latest (enabled or not).
+    #[serde(default)]
+    pub streams: Vec<crate::streams::StreamInfo>,
 }
 
 impl StoredTable {
@@ -242,6 +245,14 @@ impl StoredTable {
                 }
             }),
             deletion_protection_enabled: Some(self.deletion_protection),
+            stream_specification: self.streams.last().filter(|s| s.enabled).map(|s| {
+                crate::model::StreamSpecification {
+                    stream_enabled: Some(true),
+                    stream_view_type: Some(s.view_type.clone()),
+                }
+            }),
+            latest_stream_label: self.streams.last().map(|s| s.label.clone()),
+            latest_stream_arn: self.streams.last().map(|s| s.arn(self)),
             ..TableDescription::default()
         }
     }

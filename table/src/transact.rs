@@ -313,7 +313,18 @@ impl Database {
                 ));
             }
         }
+        // One appender per stream, held from before the reads until the commit returns.
+        let mut appenders: Vec<(u64, strata_streams::Appender<'_>)> = Vec::new();
+        for a in &actions {
+            if let Some(s) = &a.table.stream {
+                if !appenders.iter().any(|(id, _)| *id == a.table.meta.id) {
+                    let ap = s.log.appender().map_err(crate::streams::stream_error)?;
+                    appenders.push((a.table.meta.id, ap));
+                }
+            }
+        }
         let mut t = self.engine().transaction();
+        let mut decoded_olds: Vec<Option<Item>> = Vec::with_capacity(actions.len());
         let mut reasons = Vec::with_capacity(actions.len());
         let mut writes: Vec<Option<Option<Item>>> = Vec::with_capacity(actions.len());
         let mut olds = Vec::with_capacity(actions.len());
@@ -325,6 +336,7 @@ impl Database {
                 None => None,
             };
             olds.push(raw);
+            decoded_olds.push(old.clone());
             let decided = check_condition(
                 a.condition.as_ref(),
                 &a.values,
@@ -385,14 +397,28 @@ impl Database {
         if reasons.iter().any(|r| r.code != "None") {
             return Err(TableError::TransactionCanceled { reasons });
         }
-        for (a, w) in actions.iter().zip(&writes) {
-            match w {
-                Some(Some(item)) => t.put(&a.table.items, &a.key, codec::encode_item(item)),
-                Some(None) => t.delete(&a.table.items, &a.key),
-                None => {}
+        for ((a, w), old) in actions.iter().zip(&writes).zip(&decoded_olds) {
+            let Some(new) = w else { continue };
+            match new {
+                Some(item) => t.put(&a.table.items, &a.key, codec::encode_item(item)),
+                None => t.delete(&a.table.items, &a.key),
+            }
+            if let Some(stream) = &a.table.stream {
+                if let Some((_, ap)) = appenders.iter().find(|(id, _)| *id == a.table.meta.id) {
+                    crate::streams::append_change(
+                        stream,
+                        ap,
+                        &mut t,
+                        &a.table.meta.key,
+                        old.as_ref(),
+                        new.as_ref(),
+                    )?;
+                }
             }
         }
-        match t.commit() {
+        let committed = t.commit();
+        drop(appenders);
+        match committed {
             Ok(_) => Ok(TransactWriteItemsOutput {
                 consumed_capacity: (report != Report::None).then_some(capacity),
             }),

@@ -39,6 +39,11 @@ pub fn write_item(
     decide: impl Fn(Option<&Item>) -> Result<Decision>,
 ) -> Result<Written> {
     for attempt in 0..MAX_ATTEMPTS {
+        // Held from choosing the stream shard until the commit returns (see strata-streams).
+        let appender = match &table.stream {
+            Some(s) => Some(s.log.appender().map_err(crate::streams::stream_error)?),
+            None => None,
+        };
         let mut t = db.transaction();
         let old = match t.get(&table.items, key)? {
             Some(bytes) => Some(codec::decode_item(&bytes).map_err(|e| {
@@ -64,7 +69,19 @@ pub fn write_item(
                 })
             }
         };
-        match t.commit() {
+        if let (Some(stream), Some(appender)) = (&table.stream, &appender) {
+            crate::streams::append_change(
+                stream,
+                appender,
+                &mut t,
+                &table.meta.key,
+                old.as_ref(),
+                new.as_ref(),
+            )?;
+        }
+        let committed = t.commit();
+        drop(appender);
+        match committed {
             Ok(_) => return Ok(Written { old, new }),
             Err(e) if e.is_conflict() => {
                 if attempt > 8 {

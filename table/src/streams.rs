@@ -1,0 +1,228 @@
+//! Table streams: DynamoDB Streams on `strata-streams` change logs.
+//!
+//! A table with a stream appends one change record per mutation that changes an item, in the
+//! same engine commit as the mutation (single writes, batches, transactions): `INSERT`,
+//! `MODIFY` or `REMOVE`, with the keys and the images the view type asks for. A write that
+//! changes nothing (an identical put, a delete of a missing item, an update to the same
+//! values) appends nothing; "identical" is value equality, which the normalized attribute
+//! values make independent of map order, set order and number formatting.
+//!
+//! Records are stored without their sequence number (unknown until commit); it is taken
+//! from the record's key when read. Each enabling of the stream starts a new log (labelled by
+//! its creation time); a disabled stream stays readable until its retention passes.
+
+use crate::codec;
+use crate::error::{Result, TableError};
+use crate::schema::{KeySchema, StoredTable};
+use crate::value::{item_size, Item};
+use serde::{Deserialize, Serialize};
+use strata_streams::{Appender, ChangeLog, LogOptions};
+
+/// One stream of a table (the current one, or an older, disabled one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamInfo {
+    /// The label: the creation time, `YYYY-MM-DDThh:mm:ss.mmm`.
+    pub label: String,
+    /// `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
+    pub view_type: String,
+    /// Whether records are still being appended.
+    pub enabled: bool,
+    /// Epoch seconds.
+    pub created: f64,
+}
+
+/// The view types.
+pub const VIEW_TYPES: [&str; 4] = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"];
+
+/// A table's live stream: its log and view type.
+pub struct TableStream {
+    /// The change log.
+    pub log: ChangeLog,
+    /// What records hold.
+    pub view_type: String,
+}
+
+impl StreamInfo {
+    /// The change log's name.
+    pub fn log_name(&self, table: &StoredTable) -> String {
+        format!("table/{}/{}/stream/{}", table.name, table.id, self.label)
+    }
+
+    /// The stream ARN.
+    pub fn arn(&self, table: &StoredTable) -> String {
+        format!("{}/stream/{}", table.arn(), self.label)
+    }
+}
+
+/// A label from epoch milliseconds: `2024-01-02T03:04:05.678`.
+pub fn label(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// Opens the change log of `info`.
+pub fn open_log(
+    db: &strata_engine::Db,
+    table: &StoredTable,
+    info: &StreamInfo,
+) -> Result<ChangeLog> {
+    ChangeLog::open(db, &info.log_name(table), LogOptions::default()).map_err(stream_error)
+}
+
+/// A streams-layer error as a table error.
+pub fn stream_error(e: strata_streams::StreamError) -> TableError {
+    match e {
+        strata_streams::StreamError::Engine(e) => TableError::Engine(e),
+        strata_streams::StreamError::ResourceNotFound(m) => TableError::ResourceNotFound(m),
+        strata_streams::StreamError::Validation(m) => TableError::Validation(m),
+        strata_streams::StreamError::TrimmedDataAccess(m) => TableError::TrimmedDataAccess(m),
+        strata_streams::StreamError::ExpiredIterator(m) => TableError::ExpiredIterator(m),
+        other => TableError::Internal(other.to_string()),
+    }
+}
+
+/// The stored form of a change record (all but the sequence number and event id, which are
+/// known only once committed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRecord {
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub event_name: String,
+    /// The `dynamodb` part.
+    pub dynamodb: StoredChange,
+}
+
+/// The `dynamodb` part of a stored record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StoredChange {
+    /// Epoch seconds.
+    pub approximate_creation_date_time: f64,
+    /// The item's key attributes.
+    pub keys: Item,
+    /// The item after the change (per view type).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub new_image: Option<Item>,
+    /// The item before the change (per view type).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub old_image: Option<Item>,
+    /// Bytes of keys and images.
+    pub size_bytes: u64,
+    /// The view type.
+    pub stream_view_type: String,
+}
+
+/// The record for a change from `old` to `new`, or `None` if nothing changed.
+pub fn change_record(
+    view: &str,
+    key: &KeySchema,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Option<StoredRecord> {
+    let event = match (old, new) {
+        (None, None) => return None,
+        (Some(o), Some(n)) if o == n => return None,
+        (None, Some(_)) => "INSERT",
+        (Some(_), Some(_)) => "MODIFY",
+        (Some(_), None) => "REMOVE",
+    };
+    let keys = key.key_attributes(new.or(old)?);
+    let new_image = matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES")
+        .then(|| new.cloned())
+        .flatten();
+    let old_image = matches!(view, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
+        .then(|| old.cloned())
+        .flatten();
+    let size = item_size(&keys)
+        + new_image.as_ref().map_or(0, item_size)
+        + old_image.as_ref().map_or(0, item_size);
+    Some(StoredRecord {
+        event_name: event.into(),
+        dynamodb: StoredChange {
+            approximate_creation_date_time: (crate::catalog::now_ms() / 1000) as f64,
+            keys,
+            new_image,
+            old_image,
+            size_bytes: size as u64,
+            stream_view_type: view.to_owned(),
+        },
+    })
+}
+
+/// Appends the change record (if any) of one item to a table's stream within `target`.
+pub fn append_change(
+    stream: &TableStream,
+    appender: &Appender<'_>,
+    target: &mut impl strata_streams::Append,
+    key: &KeySchema,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<()> {
+    let Some(record) = change_record(&stream.view_type, key, old, new) else {
+        return Ok(());
+    };
+    let pk = new
+        .or(old)
+        .and_then(|i| i.get(&key.partition.name))
+        .map(codec::partition_prefix)
+        .unwrap_or_default();
+    let payload = serde_json::to_vec(&record).map_err(|e| TableError::Internal(e.to_string()))?;
+    appender.append(target, &pk, &payload);
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_iso_timestamps() {
+        assert_eq!(label(0), "1970-01-01T00:00:00.000");
+        assert_eq!(label(1_700_000_000_123), "2023-11-14T22:13:20.123");
+        assert_eq!(label(951_782_400_000), "2000-02-29T00:00:00.000");
+    }
+
+    #[test]
+    fn no_record_for_a_change_that_changes_nothing() {
+        let key = KeySchema {
+            partition: crate::schema::KeyAttribute {
+                name: "pk".into(),
+                ty: "S".into(),
+            },
+            sort: None,
+        };
+        let a: Item =
+            serde_json::from_str(r#"{"pk":{"S":"x"},"n":{"N":"1.0"},"s":{"SS":["b","a"]}}"#)
+                .unwrap();
+        let b: Item =
+            serde_json::from_str(r#"{"s":{"SS":["a","b"]},"n":{"N":"1"},"pk":{"S":"x"}}"#).unwrap();
+        assert!(change_record("NEW_AND_OLD_IMAGES", &key, Some(&a), Some(&b)).is_none());
+        assert!(change_record("KEYS_ONLY", &key, None, None).is_none());
+        let r = change_record("NEW_IMAGE", &key, None, Some(&a)).unwrap();
+        assert_eq!(r.event_name, "INSERT");
+        assert!(r.dynamodb.old_image.is_none() && r.dynamodb.new_image.is_some());
+        let r = change_record("OLD_IMAGE", &key, Some(&a), None).unwrap();
+        assert_eq!(r.event_name, "REMOVE");
+        assert_eq!(r.dynamodb.keys.len(), 1);
+    }
+}
