@@ -6,6 +6,7 @@
 
 mod engines;
 mod metrics;
+mod streams;
 mod tables;
 mod workloads;
 
@@ -125,6 +126,10 @@ fn run_child(a: &Args, engine_name: &str, root: &Path) -> engines::Result<()> {
             live = Live::new(p.num);
         }
         fresh = false;
+        if workloads::STREAM.contains(&base) && engine.strata_db().is_none() {
+            eprintln!("   {name}: skipped, change logs are strata's");
+            continue;
+        }
         if workloads::TABLE.contains(&base) && engine.tables().is_none() {
             eprintln!("   {name}: skipped, the table layer is strata's");
             continue;

@@ -36,6 +36,11 @@ pub const TRANSACTIONS: &[&str] = &["txn-readwrite", "txn-readwrite-zipf", "txn-
 /// engine's equivalent of one such Query (a seek and 100 steps), for the overhead ratio.
 pub const TABLE: &[&str] = &["table-put", "table-get", "table-update", "table-query100"];
 
+/// The stream workloads (strata only): `stream-write` writes `--num`/10 keys each with a
+/// change record in the same commit, `stream-write-off` the same writes without; and
+/// `stream-latency` measures commit-to-subscriber latency under a steady write load.
+pub const STREAM: &[&str] = &["stream-write", "stream-write-off", "stream-latency"];
+
 /// Keys the conflict-rate workload writes to.
 const HOT_KEYS: u64 = 1000;
 
@@ -183,6 +188,12 @@ impl Run {
             found: 0,
             user_bytes: 0,
         }
+    }
+
+    /// Adds a latency measured elsewhere (nanoseconds) as one operation.
+    pub(crate) fn record(&mut self, nanos: u64) {
+        let _ = self.hist.record(nanos.max(1));
+        self.ops += 1;
     }
 
     pub(crate) fn timed<T>(&mut self, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -410,6 +421,12 @@ pub fn run(
                 .tables()
                 .ok_or("the table workloads run on strata only")?;
             crate::tables::run(tables, base, p, &mut run, &mut values)?;
+        }
+        "stream-write" | "stream-write-off" | "stream-latency" => {
+            let db = engine
+                .strata_db()
+                .ok_or("the stream workloads run on strata only")?;
+            crate::streams::run(db, base, p, &mut run, &mut values)?;
         }
         "scan100" => {
             let outcomes = parallel(threads, |t| {

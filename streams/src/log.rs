@@ -94,6 +94,8 @@ pub(crate) struct LogInner {
     pub(crate) current: RwLock<Current>,
     /// Serializes rotation and trimming.
     pub(crate) maintenance: parking_lot::Mutex<()>,
+    /// The shard list as of a metadata generation (readers reload it when it changes).
+    pub(crate) shard_cache: parking_lot::Mutex<Option<(u64, Arc<Vec<ShardMeta>>)>>,
 }
 
 impl std::fmt::Debug for ChangeLog {
@@ -190,6 +192,7 @@ impl ChangeLog {
                 opened_ms: 0,
             }),
             maintenance: parking_lot::Mutex::new(()),
+            shard_cache: parking_lot::Mutex::new(None),
         };
         let log = ChangeLog {
             inner: Arc::new(inner),
@@ -252,6 +255,39 @@ impl ChangeLog {
             out.push(serde_json::from_slice::<ShardMeta>(&v).map_err(corrupt)?);
         }
         Ok(out)
+    }
+
+    /// The metadata generation: bumped by every rotation and trim, in the same commit.
+    pub(crate) fn generation(&self) -> Result<u64> {
+        Ok(match self.inner.meta.get("generation")? {
+            Some(v) => std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| corrupt("bad generation"))?,
+            None => 0,
+        })
+    }
+
+    /// The shards, sorted by number, from a cache checked against the generation (one
+    /// point read when nothing changed).
+    pub(crate) fn shards_cached(&self) -> Result<Arc<Vec<ShardMeta>>> {
+        let generation = self.generation()?;
+        if let Some((g, shards)) = &*self.inner.shard_cache.lock() {
+            if *g == generation {
+                return Ok(shards.clone());
+            }
+        }
+        let mut shards = self.all_shards()?;
+        shards.sort_by_key(|s| s.number);
+        let shards = Arc::new(shards);
+        *self.inner.shard_cache.lock() = Some((generation, shards.clone()));
+        Ok(shards)
+    }
+
+    fn bump_generation(&self, batch: &mut WriteBatch) -> Result<()> {
+        let next = self.generation()? + 1;
+        batch.put_in(&self.inner.meta, "generation", next.to_string());
+        Ok(())
     }
 
     /// The shard numbered `number`.
@@ -354,6 +390,7 @@ impl ChangeLog {
                 serde_json::to_vec(&meta).map_err(corrupt)?,
             );
         }
+        self.bump_generation(&mut batch)?;
         db.write(batch, WriteOptions::new().sync(true))?;
         *current = Current {
             records,
@@ -388,6 +425,7 @@ impl ChangeLog {
             if through > self.trimmed_through()? {
                 batch.put_in(&self.inner.meta, "trimmed", through.to_string());
             }
+            self.bump_generation(&mut batch)?;
             self.inner.db.write(batch, WriteOptions::new().sync(true))?;
             match self.inner.db.drop_keyspace(&self.epoch_keyspace(epoch)) {
                 Ok(()) | Err(strata_engine::Error::KeyspaceNotFound { .. }) => {}

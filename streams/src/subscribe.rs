@@ -108,30 +108,47 @@ impl Subscription {
         }
         let mut cutoff = visible;
         let mut found = Vec::new();
-        for shard in self.log.all_shards()? {
-            if shard.after_seq >= visible || shard.end_seq.is_some_and(|e| e <= self.after) {
-                continue;
-            }
-            let Some(records) = self.log.records_of(&shard)? else {
+        let shards = self.log.shards_cached()?;
+        let mut epochs: Vec<u32> = shards.iter().map(|s| s.epoch).collect();
+        epochs.dedup();
+        for epoch in epochs {
+            let wanted: Vec<&crate::shard::ShardMeta> = shards
+                .iter()
+                .filter(|s| s.epoch == epoch)
+                .filter(|s| s.after_seq < visible && s.end_seq.is_none_or(|e| e > self.after))
+                .collect();
+            let Some(first) = wanted.first() else {
                 continue;
             };
-            let lo = std::ops::Bound::Excluded(record_key(shard.number, self.after));
-            let hi = std::ops::Bound::Included(record_key(shard.number, visible));
-            let mut n = 0;
-            for entry in records.range((lo, hi)) {
-                let (k, v) = entry?;
-                let seq = strata_engine::versionstamp(&k[4..])
-                    .ok_or_else(|| StreamError::Corrupt("a record key is too short".into()))?;
-                found.push(Record {
-                    seq,
-                    shard: shard.number,
-                    payload: v,
-                });
-                n += 1;
-                if n >= STEP {
-                    // This shard may hold more: deliver only up to what it was read to.
-                    cutoff = cutoff.min(seq);
-                    break;
+            let Some(records) = self.log.records_of(first)? else {
+                continue;
+            };
+            // One cursor per epoch keyspace, seeking to each shard's position.
+            let mut cursor = records.cursor();
+            for shard in wanted {
+                cursor.seek(record_key(shard.number, self.after.saturating_add(1)))?;
+                let mut n = 0;
+                while let (Some(k), Some(v)) = (cursor.key(), cursor.value_bytes()) {
+                    if k.len() != 12 || k[..4] != shard.number.to_be_bytes() {
+                        break;
+                    }
+                    let seq = strata_engine::versionstamp(&k[4..])
+                        .ok_or_else(|| StreamError::Corrupt("a record key is too short".into()))?;
+                    if seq > visible {
+                        break;
+                    }
+                    found.push(Record {
+                        seq,
+                        shard: shard.number,
+                        payload: v,
+                    });
+                    n += 1;
+                    if n >= STEP {
+                        // This shard may hold more: deliver only up to what it was read to.
+                        cutoff = cutoff.min(seq);
+                        break;
+                    }
+                    cursor.next()?;
                 }
             }
         }

@@ -45,6 +45,10 @@ pub trait Engine: Send + Sync {
     fn seek(&self, key: &[u8], nexts: usize) -> Result<usize>;
     /// Writes memtables out to disk.
     fn flush(&self) -> Result<()>;
+    /// strata's engine, for the stream workloads (strata only).
+    fn strata_db(&self) -> Option<&strata_engine::Db> {
+        None
+    }
     /// strata's table layer over this engine, for the table workloads (strata only).
     fn tables(&self) -> Option<&strata_table::Database> {
         None

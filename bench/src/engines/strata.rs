@@ -82,6 +82,10 @@ impl Engine for Strata {
         Ok(self.db.flush()?)
     }
 
+    fn strata_db(&self) -> Option<&Db> {
+        Some(&self.db)
+    }
+
     fn tables(&self) -> Option<&strata_table::Database> {
         if self.tables.get().is_none() {
             let db = strata_table::Database::new(self.db.clone()).ok()?;
