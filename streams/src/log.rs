@@ -161,10 +161,36 @@ impl Appender<'_> {
     }
 }
 
+/// Live logs of this process by (database directory, name): one instance per log, so every
+/// writer of a log shares one epoch lock (rotation must exclude all of them).
+type Registry = parking_lot::Mutex<Vec<((std::path::PathBuf, String), std::sync::Weak<LogInner>)>>;
+
+fn registry() -> &'static Registry {
+    static LOGS: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    LOGS.get_or_init(Default::default)
+}
+
 impl ChangeLog {
     /// Opens the log named `name` in `db`, creating it with `opts` if it does not exist (an
-    /// existing log keeps its stored options).
+    /// existing log keeps its stored options). Opening a log that is already open in this
+    /// process returns the same log.
     pub fn open(db: &Db, name: &str, opts: LogOptions) -> Result<ChangeLog> {
+        let id = (db.path().to_path_buf(), name.to_owned());
+        let mut logs = registry().lock();
+        logs.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(inner) = logs
+            .iter()
+            .find(|(k, _)| *k == id)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Ok(ChangeLog { inner });
+        }
+        let log = Self::open_new(db, name, opts)?;
+        logs.push((id, Arc::downgrade(&log.inner)));
+        Ok(log)
+    }
+
+    fn open_new(db: &Db, name: &str, opts: LogOptions) -> Result<ChangeLog> {
         if !(1..=1024).contains(&opts.shards) {
             return Err(StreamError::Validation(format!(
                 "a log needs 1 to 1024 shards (got {})",
@@ -199,6 +225,35 @@ impl ChangeLog {
         };
         log.load_or_start()?;
         Ok(log)
+    }
+
+    /// Starts a background thread that rotates and trims the log on time even when nobody
+    /// writes (checking every quarter rotation interval, at least once a minute). It stops by
+    /// itself when the last handle to this log is dropped.
+    pub fn spawn_maintenance(&self) -> Result<()> {
+        let weak = Arc::downgrade(&self.inner);
+        let period = (self.inner.opts.rotate_interval / 4)
+            .min(Duration::from_secs(60))
+            .max(Duration::from_millis(10));
+        std::thread::Builder::new()
+            .name(format!("strata-log-{}", self.inner.name))
+            .spawn(move || loop {
+                // Sleep in short steps so a dropped log ends the thread promptly.
+                let deadline = std::time::Instant::now() + period;
+                while std::time::Instant::now() < deadline {
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50).min(period));
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                // Errors (a read-only database, a closing one) are retried next period.
+                let _ = ChangeLog { inner }.maintain();
+            })
+            .map_err(|e| {
+                StreamError::Validation(format!("cannot start the log's maintenance thread: {e}"))
+            })?;
+        Ok(())
     }
 
     /// The log's name.

@@ -300,3 +300,33 @@ fn a_named_consumer_resumes_after_a_restart() {
     assert_eq!(&r.payload[..], b"4");
     assert!(log.consumer("other").checkpoint().unwrap().is_none());
 }
+
+#[test]
+fn background_maintenance_rotates_and_trims_an_idle_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let log = ChangeLog::open(
+        &db,
+        "idle",
+        LogOptions::default()
+            .shards(1)
+            .rotate_interval(Duration::from_millis(100))
+            .retention(Duration::from_millis(100)),
+    )
+    .unwrap();
+    log.append(b"k", b"x", WriteOptions::default()).unwrap();
+    let first = log.all_shards().unwrap()[0].number;
+    log.spawn_maintenance().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while log.shard(first).unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle log was never trimmed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !log.all_shards().unwrap().is_empty(),
+        "children keep the log open"
+    );
+}

@@ -42,10 +42,15 @@ pub struct Table {
 impl Table {
     fn open(db: &Db, meta: StoredTable, items: Keyspace) -> Result<Table> {
         let stream = match meta.streams.last().filter(|s| s.enabled) {
-            Some(info) => Some(crate::streams::TableStream {
-                log: crate::streams::open_log(db, &meta, info)?,
-                view_type: info.view_type.clone(),
-            }),
+            Some(info) => {
+                let log = crate::streams::open_log(db, &meta, info)?;
+                log.spawn_maintenance()
+                    .map_err(crate::streams::stream_error)?;
+                Some(crate::streams::TableStream {
+                    log,
+                    view_type: info.view_type.clone(),
+                })
+            }
             None => None,
         };
         Ok(Table {

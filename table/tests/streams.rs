@@ -220,3 +220,49 @@ fn disabling_and_reenabling_starts_a_new_stream() {
         .stream_status;
     assert_eq!(status.as_deref(), Some("DISABLED"));
 }
+
+#[test]
+fn concurrent_writers_records_follow_each_items_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::sync::Arc::new(Database::open(dir.path(), Default::default()).unwrap());
+    let arn = db
+        .create_table(req(json!({"TableName": "hot",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}})))
+        .unwrap()
+        .table_description
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let id = format!("item{}", (i + w) % 5);
+                    db.update_item(req(json!({"TableName": "hot", "Key": {"id": {"S": id}},
+                        "UpdateExpression": "ADD v :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}})))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let records = read_all(&db, &arn);
+    assert_eq!(records.len(), 800);
+    let mut last: std::collections::HashMap<String, i64> = Default::default();
+    for r in &records {
+        let (_, id) = summary(r);
+        let v = match &r.dynamodb.new_image.as_ref().unwrap()["v"] {
+            strata_table::AttributeValue::N(n) => n.to_i64().unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let prev = last.insert(id.clone(), v).unwrap_or(0);
+        assert_eq!(v, prev + 1, "{id}: version {v} after {prev}");
+    }
+}
