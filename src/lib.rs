@@ -24,6 +24,8 @@ pub use strata_engine::{
     versionstamp, Compression, Cursor, Db, DbIter, Error, Keyspace, KeyspaceOptions, Options,
     Result, Snapshot, Stats, Transaction, TxnIter, WalRecovery, WriteBatch, WriteOptions,
 };
+/// Durable, ordered change logs with shards, iterators, retention and subscribers.
+pub use strata_streams as streams;
 /// DynamoDB's data model on the engine: tables, items, expressions, Query/Scan, batches,
 /// transactions.
 pub use strata_table as table;
