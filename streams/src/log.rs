@@ -277,6 +277,9 @@ impl ChangeLog {
 
     /// Restores the current epoch from the metadata, or opens the first one.
     fn load_or_start(&self) -> Result<()> {
+        if self.is_sealed()? {
+            return Ok(());
+        }
         let shards = self.all_shards()?;
         let open: Vec<&ShardMeta> = shards.iter().filter(|s| s.end_seq.is_none()).collect();
         if open.is_empty() {
@@ -353,8 +356,48 @@ impl ChangeLog {
         }
     }
 
+    /// Whether the log was sealed (see [`ChangeLog::seal`]).
+    pub fn is_sealed(&self) -> Result<bool> {
+        Ok(self.inner.meta.get("sealed")?.is_some())
+    }
+
+    /// Closes every open shard for good, with no children: the log takes no more records,
+    /// stays readable, and is trimmed as its retention passes (a disabled table stream).
+    pub fn seal(&self) -> Result<()> {
+        let _m = self.inner.maintenance.lock();
+        let current = self.inner.current.write();
+        let end = self.inner.db.last_sequence();
+        let now = now_ms();
+        let mut batch = WriteBatch::new();
+        for s in self
+            .all_shards()?
+            .into_iter()
+            .filter(|s| s.end_seq.is_none())
+        {
+            let mut closed = s;
+            closed.end_seq = Some(end);
+            closed.closed_ms = Some(now);
+            batch.put_in(
+                &self.inner.meta,
+                shard_key(closed.number),
+                serde_json::to_vec(&closed).map_err(corrupt)?,
+            );
+        }
+        batch.put_in(&self.inner.meta, "sealed", "1");
+        self.bump_generation(&mut batch)?;
+        self.inner.db.write(batch, WriteOptions::new().sync(true))?;
+        drop(current);
+        Ok(())
+    }
+
     /// Holds the current shards for one commit (rotating first if they are due).
     pub fn appender(&self) -> Result<Appender<'_>> {
+        if self.is_sealed()? {
+            return Err(StreamError::Validation(format!(
+                "the log {} is sealed: it takes no more records",
+                self.inner.name
+            )));
+        }
         let due = {
             let c = self.inner.current.read();
             now_ms().saturating_sub(c.opened_ms)
@@ -383,6 +426,9 @@ impl ChangeLog {
     /// only when a rotation is due; call it from a timer to trim idle logs too.
     pub fn maintain(&self) -> Result<()> {
         let _m = self.inner.maintenance.lock();
+        if self.is_sealed()? {
+            return self.trim_locked();
+        }
         let due = {
             let c = self.inner.current.read();
             now_ms().saturating_sub(c.opened_ms)

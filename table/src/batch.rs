@@ -66,8 +66,9 @@ impl Database {
             for (table, _, _) in ops {
                 if let Some(s) = &table.stream {
                     if !appenders.iter().any(|(id, _)| *id == table.meta.id) {
-                        let a = s.log.appender().map_err(crate::streams::stream_error)?;
-                        appenders.push((table.meta.id, a));
+                        if let Some(a) = crate::streams::appender(s)? {
+                            appenders.push((table.meta.id, a));
+                        }
                     }
                 }
             }

@@ -37,6 +37,8 @@ pub struct Table {
     pub items: Keyspace,
     /// The enabled stream, if any.
     pub stream: Option<crate::streams::TableStream>,
+    /// Disabled streams still holding records, kept open so their retention is enforced.
+    pub old_streams: Vec<strata_streams::ChangeLog>,
 }
 
 impl Table {
@@ -53,10 +55,27 @@ impl Table {
             }
             None => None,
         };
+        let mut old_streams = Vec::new();
+        for info in meta.streams.iter().filter(|s| !s.enabled) {
+            let log = crate::streams::open_log(db, &meta, info)?;
+            if !log.is_sealed().map_err(crate::streams::stream_error)? {
+                log.seal().map_err(crate::streams::stream_error)?;
+            }
+            if !log
+                .all_shards()
+                .map_err(crate::streams::stream_error)?
+                .is_empty()
+            {
+                log.spawn_maintenance()
+                    .map_err(crate::streams::stream_error)?;
+                old_streams.push(log);
+            }
+        }
         Ok(Table {
             meta,
             items,
             stream,
+            old_streams,
         })
     }
 }

@@ -168,6 +168,21 @@ pub fn change_record(
     })
 }
 
+/// The appender of a live stream for one commit; `None` if the stream was disabled (sealed)
+/// meanwhile, in which case the write goes on without a record, as after the disable.
+pub fn appender(stream: &TableStream) -> Result<Option<Appender<'_>>> {
+    match stream.log.appender() {
+        Ok(a) => Ok(Some(a)),
+        Err(e) => {
+            if stream.log.is_sealed().map_err(stream_error)? {
+                Ok(None)
+            } else {
+                Err(stream_error(e))
+            }
+        }
+    }
+}
+
 /// Appends the change record (if any) of one item to a table's stream within `target`.
 pub fn append_change(
     stream: &TableStream,

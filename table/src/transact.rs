@@ -318,8 +318,9 @@ impl Database {
         for a in &actions {
             if let Some(s) = &a.table.stream {
                 if !appenders.iter().any(|(id, _)| *id == a.table.meta.id) {
-                    let ap = s.log.appender().map_err(crate::streams::stream_error)?;
-                    appenders.push((a.table.meta.id, ap));
+                    if let Some(ap) = crate::streams::appender(s)? {
+                        appenders.push((a.table.meta.id, ap));
+                    }
                 }
             }
         }

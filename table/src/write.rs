@@ -41,7 +41,7 @@ pub fn write_item(
     for attempt in 0..MAX_ATTEMPTS {
         // Held from choosing the stream shard until the commit returns (see strata-streams).
         let appender = match &table.stream {
-            Some(s) => Some(s.log.appender().map_err(crate::streams::stream_error)?),
+            Some(s) => crate::streams::appender(s)?,
             None => None,
         };
         let mut t = db.transaction();
