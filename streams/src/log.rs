@@ -39,6 +39,9 @@ pub struct LogOptions {
     pub retention: Duration,
     /// How often shards close and are succeeded by children.
     pub rotate_interval: Duration,
+    /// Also rotate once this many records were appended to the current shards (0: never).
+    #[serde(default)]
+    pub rotate_after_records: u64,
 }
 
 impl Default for LogOptions {
@@ -48,6 +51,7 @@ impl Default for LogOptions {
             shards: 4,
             retention: Duration::from_secs(24 * 3600),
             rotate_interval: Duration::from_secs(3600),
+            rotate_after_records: 0,
         }
     }
 }
@@ -70,10 +74,18 @@ impl LogOptions {
         self.rotate_interval = d;
         self
     }
+
+    /// Rotates shards also after this many records (0: by time only).
+    pub fn rotate_after_records(mut self, n: u64) -> Self {
+        self.rotate_after_records = n;
+        self
+    }
 }
 
 /// The shards records are appended to now.
 pub(crate) struct Current {
+    /// Records appended to these shards by this process (for size-based rotation).
+    pub(crate) appended: std::sync::atomic::AtomicU64,
     pub(crate) records: Keyspace,
     /// Open shard numbers, by hash slot.
     pub(crate) shards: Vec<u32>,
@@ -158,6 +170,9 @@ impl Appender<'_> {
         key.extend_from_slice(&self.current.shards[slot].to_be_bytes());
         key.extend_from_slice(&[0; VERSIONSTAMP_SIZE]);
         target.put_stamped(&self.current.records, &key, 4, payload);
+        self.current
+            .appended
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -213,6 +228,7 @@ impl ChangeLog {
             opts: stored,
             meta,
             current: RwLock::new(Current {
+                appended: Default::default(),
                 records: db.default_keyspace(),
                 shards: Vec::new(),
                 opened_ms: 0,
@@ -298,6 +314,7 @@ impl ChangeLog {
             .existing_keyspace(&self.epoch_keyspace(epoch))?;
         let opened_ms = open.iter().map(|s| s.created_ms).min().unwrap_or(0);
         *self.inner.current.write() = Current {
+            appended: Default::default(),
             records,
             shards: numbers,
             opened_ms,
@@ -356,6 +373,16 @@ impl ChangeLog {
         }
     }
 
+    /// Whether the current shards are due to close (by age or by records appended).
+    fn rotation_due(&self) -> bool {
+        let c = self.inner.current.read();
+        let old = now_ms().saturating_sub(c.opened_ms)
+            >= self.inner.opts.rotate_interval.as_millis() as u64;
+        let max = self.inner.opts.rotate_after_records;
+        let full = max > 0 && c.appended.load(std::sync::atomic::Ordering::Relaxed) >= max;
+        old || full
+    }
+
     /// Whether the log was sealed (see [`ChangeLog::seal`]).
     pub fn is_sealed(&self) -> Result<bool> {
         Ok(self.inner.meta.get("sealed")?.is_some())
@@ -398,12 +425,7 @@ impl ChangeLog {
                 self.inner.name
             )));
         }
-        let due = {
-            let c = self.inner.current.read();
-            now_ms().saturating_sub(c.opened_ms)
-                >= self.inner.opts.rotate_interval.as_millis() as u64
-        };
-        if due {
+        if self.rotation_due() {
             self.maintain()?;
         }
         Ok(Appender {
@@ -429,12 +451,7 @@ impl ChangeLog {
         if self.is_sealed()? {
             return self.trim_locked();
         }
-        let due = {
-            let c = self.inner.current.read();
-            now_ms().saturating_sub(c.opened_ms)
-                >= self.inner.opts.rotate_interval.as_millis() as u64
-        };
-        if due {
+        if self.rotation_due() {
             self.rotate_locked()?;
         }
         self.trim_locked()
@@ -494,6 +511,7 @@ impl ChangeLog {
         self.bump_generation(&mut batch)?;
         db.write(batch, WriteOptions::new().sync(true))?;
         *current = Current {
+            appended: Default::default(),
             records,
             shards: numbers,
             opened_ms: now,

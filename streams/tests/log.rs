@@ -330,3 +330,33 @@ fn background_maintenance_rotates_and_trims_an_idle_log() {
         "children keep the log open"
     );
 }
+
+#[test]
+fn shards_also_roll_over_by_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let log = ChangeLog::open(
+        &db,
+        "sized",
+        LogOptions::default().shards(1).rotate_after_records(10),
+    )
+    .unwrap();
+    for i in 0..35 {
+        log.append(b"k", format!("{i}").as_bytes(), WriteOptions::default())
+            .unwrap();
+    }
+    let shards = log.all_shards().unwrap();
+    assert_eq!(shards.len(), 4, "35 records in shards of 10");
+    let mut total = 0;
+    for s in &shards {
+        let r = log
+            .get_records(
+                &log.iterator(s.number, IteratorType::TrimHorizon).unwrap(),
+                100,
+            )
+            .unwrap();
+        assert!(r.records.len() <= 10);
+        total += r.records.len();
+    }
+    assert_eq!(total, 35);
+}
