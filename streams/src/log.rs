@@ -106,6 +106,8 @@ pub(crate) struct LogInner {
     pub(crate) current: RwLock<Current>,
     /// Serializes rotation and trimming.
     pub(crate) maintenance: parking_lot::Mutex<()>,
+    /// Set once the log is sealed (read from the metadata at open, set by `seal`).
+    pub(crate) sealed: std::sync::atomic::AtomicBool,
     /// The shard list as of a metadata generation (readers reload it when it changes).
     pub(crate) shard_cache: parking_lot::Mutex<Option<(u64, Arc<Vec<ShardMeta>>)>>,
 }
@@ -235,6 +237,7 @@ impl ChangeLog {
             }),
             maintenance: parking_lot::Mutex::new(()),
             shard_cache: parking_lot::Mutex::new(None),
+            sealed: Default::default(),
         };
         let log = ChangeLog {
             inner: Arc::new(inner),
@@ -293,7 +296,10 @@ impl ChangeLog {
 
     /// Restores the current epoch from the metadata, or opens the first one.
     fn load_or_start(&self) -> Result<()> {
-        if self.is_sealed()? {
+        if self.inner.meta.get("sealed")?.is_some() {
+            self.inner
+                .sealed
+                .store(true, std::sync::atomic::Ordering::Release);
             return Ok(());
         }
         let shards = self.all_shards()?;
@@ -383,9 +389,10 @@ impl ChangeLog {
         old || full
     }
 
-    /// Whether the log was sealed (see [`ChangeLog::seal`]).
+    /// Whether the log was sealed (see [`ChangeLog::seal`]). No I/O: one log instance per
+    /// process sees every seal.
     pub fn is_sealed(&self) -> Result<bool> {
-        Ok(self.inner.meta.get("sealed")?.is_some())
+        Ok(self.inner.sealed.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Closes every open shard for good, with no children: the log takes no more records,
@@ -413,6 +420,9 @@ impl ChangeLog {
         batch.put_in(&self.inner.meta, "sealed", "1");
         self.bump_generation(&mut batch)?;
         self.inner.db.write(batch, WriteOptions::new().sync(true))?;
+        self.inner
+            .sealed
+            .store(true, std::sync::atomic::Ordering::Release);
         drop(current);
         Ok(())
     }

@@ -17,7 +17,6 @@ use crate::model::{
 };
 use crate::value::item_size;
 use std::collections::{BTreeMap, HashSet};
-use strata_engine::WriteOptions;
 
 /// The most keys one BatchGetItem reads.
 const MAX_GET_KEYS: usize = 100;
@@ -98,7 +97,7 @@ impl Database {
                     }
                 }
             }
-            match t.commit_with(WriteOptions::default()) {
+            match t.commit_with(self.write_options()) {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e.into()),

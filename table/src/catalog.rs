@@ -91,6 +91,8 @@ pub struct Database {
     ddl: Mutex<()>,
     /// TransactWriteItems' ClientRequestTokens of the last ten minutes.
     tokens: crate::transact::Tokens,
+    /// How item writes commit: fsynced before they are acknowledged, or not.
+    write_options: WriteOptions,
 }
 
 impl std::fmt::Debug for Database {
@@ -162,7 +164,21 @@ impl Database {
             next_id: AtomicU64::new(next_id),
             ddl: Mutex::new(()),
             tokens: Default::default(),
+            write_options: WriteOptions::default(),
         })
+    }
+
+    /// Makes every acknowledged item write durable (fsynced, with group commit sharing the
+    /// fsyncs of concurrent writers) — DynamoDB's guarantee — or not (the default for an
+    /// embedded database: durable against a process crash, not a power loss).
+    pub fn sync_writes(mut self, yes: bool) -> Self {
+        self.write_options = WriteOptions::new().sync(yes);
+        self
+    }
+
+    /// The options item writes commit with.
+    pub(crate) fn write_options(&self) -> WriteOptions {
+        self.write_options
     }
 
     /// TransactWriteItems' remembered tokens.

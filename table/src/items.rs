@@ -164,7 +164,7 @@ impl Database {
             }
         };
         let new_size = item_size(&item);
-        let written = write_item(self.engine(), &table, &key, |old| {
+        let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
             check_condition(condition.as_ref(), &values, old, on_failure)?;
             Ok(Decision::Put(item.clone()))
         })?;
@@ -253,7 +253,7 @@ impl Database {
                 (c, exprs.values().clone())
             }
         };
-        let written = write_item(self.engine(), &table, &key, |old| {
+        let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
             check_condition(condition.as_ref(), &values, old, on_failure)?;
             Ok(if old.is_some() {
                 Decision::Delete
@@ -329,7 +329,7 @@ impl Database {
                 }
             }
         }
-        let written = write_item(self.engine(), &table, &key, |old| {
+        let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
             check_condition(condition.as_ref(), &values, old, on_failure)?;
             let mut new = old.cloned().unwrap_or_else(|| key_attrs.clone());
             if let Some(u) = &update {

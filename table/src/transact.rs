@@ -417,7 +417,7 @@ impl Database {
                 }
             }
         }
-        let committed = t.commit();
+        let committed = t.commit_with(self.write_options());
         drop(appenders);
         match committed {
             Ok(_) => Ok(TransactWriteItemsOutput {

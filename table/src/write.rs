@@ -34,6 +34,7 @@ const MAX_ATTEMPTS: usize = 10_000;
 /// `decide` may run more than once (once per attempt), so it must not have side effects.
 pub fn write_item(
     db: &Db,
+    opts: strata_engine::WriteOptions,
     table: &Table,
     key: &[u8],
     decide: impl Fn(Option<&Item>) -> Result<Decision>,
@@ -79,7 +80,7 @@ pub fn write_item(
                 new.as_ref(),
             )?;
         }
-        let committed = t.commit();
+        let committed = t.commit_with(opts);
         drop(appender);
         match committed {
             Ok(_) => return Ok(Written { old, new }),

@@ -1,0 +1,176 @@
+//! strata's server: DynamoDB's and DynamoDB Streams' JSON protocol over HTTP/1.1 (tokio +
+//! hyper), on the table layer, so unmodified AWS SDKs work against it.
+//!
+//! Every request is `POST /` with `X-Amz-Target: DynamoDB_20120810.<Op>` (or
+//! `DynamoDBStreams_20120810.<Op>`) and a JSON body; responses carry `x-amzn-RequestId` and
+//! `x-amz-crc32` (the body's CRC32, which SDKs verify). Request bodies are limited in size and
+//! may be gzip-compressed; large responses are gzip-compressed for clients that accept it.
+//! Table operations run on tokio's blocking pool (the engine's calls block).
+
+mod dispatch;
+mod error;
+
+pub use dispatch::{dispatch, DYNAMODB, STREAMS};
+pub use error::WireError;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use strata_table::Database;
+use tokio::net::TcpListener;
+
+/// The largest request body accepted (DynamoDB's own limit is 16 MB for BatchWriteItem).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Responses at least this large are gzip-compressed for clients that accept it.
+const COMPRESS_FROM: usize = 4096;
+
+/// What the server needs.
+pub struct Server {
+    db: Arc<Database>,
+    region: String,
+}
+
+impl Server {
+    /// A server over `db`, reporting `region` in ARNs and endpoints.
+    pub fn new(db: Arc<Database>, region: impl Into<String>) -> Self {
+        Server {
+            db,
+            region: region.into(),
+        }
+    }
+
+    /// Serves connections on `listener` until `shutdown` resolves.
+    pub async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::warn!("accept failed: {e}");
+                            continue;
+                        }
+                    };
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let service = hyper::service::service_fn(move |req| {
+                            let server = server.clone();
+                            async move { Ok::<_, std::convert::Infallible>(server.handle(req, peer).await) }
+                        });
+                        if let Err(e) = hyper::server::conn::http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(io, service)
+                            .await
+                        {
+                            tracing::debug!("connection from {peer} ended: {e}");
+                        }
+                    });
+                }
+                () = &mut shutdown => return Ok(()),
+            }
+        }
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Full<Bytes>> {
+        let request_id = request_id();
+        let accepts_gzip = header(&req, "accept-encoding").is_some_and(|v| v.contains("gzip"));
+        let result = self.clone().process(req).await;
+        let (status, body) = match result {
+            Ok(v) => (200, v),
+            Err(e) => {
+                tracing::debug!(%peer, kind = %e.kind, "request failed: {}", e.message);
+                (e.status, e.body())
+            }
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let crc = crc32fast::hash(&body);
+        let mut builder = Response::builder()
+            .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amzn-requestid", &request_id)
+            .header("x-amz-crc32", crc.to_string());
+        let body = if accepts_gzip && body.len() >= COMPRESS_FROM {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            use std::io::Write;
+            match enc.write_all(&body).and_then(|()| enc.finish()) {
+                Ok(z) => {
+                    builder = builder.header("content-encoding", "gzip");
+                    z
+                }
+                Err(_) => body,
+            }
+        } else {
+            body
+        };
+        builder
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    }
+
+    async fn process(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<serde_json::Value, WireError> {
+        let target = header(&req, "x-amz-target").unwrap_or_default();
+        let gzipped = header(&req, "content-encoding").is_some_and(|v| v.contains("gzip"));
+        let body = Limited::new(req.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|_| {
+                WireError::validation(format!(
+                    "Request body exceeds the maximum size of {MAX_BODY} bytes"
+                ))
+            })?
+            .to_bytes();
+        let body = if gzipped {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .take(MAX_BODY as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| WireError::validation("The request body is not valid gzip"))?;
+            if out.len() > MAX_BODY {
+                return Err(WireError::validation(format!(
+                    "Request body exceeds the maximum size of {MAX_BODY} bytes"
+                )));
+            }
+            Bytes::from(out)
+        } else {
+            body
+        };
+        let server = self.clone();
+        tokio::task::spawn_blocking(move || dispatch(&server.db, &target, &body, &server.region))
+            .await
+            .map_err(|e| WireError::internal(format!("the request handler failed: {e}")))?
+    }
+}
+
+fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A request id in DynamoDB's style: 52 upper-case alphanumerics.
+fn request_id() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::thread_rng();
+    (0..52)
+        .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
+        .collect()
+}

@@ -1,0 +1,142 @@
+//! `strata`: the DynamoDB-compatible server, and inspection tools.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "strata", about = "An embeddable DynamoDB: server and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves DynamoDB's and DynamoDB Streams' API over HTTP (the default).
+    Serve(ServeArgs),
+    /// Prints a database's statistics (levels, memtables, cache, keyspaces).
+    Stats {
+        /// The data directory.
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Where the data lives.
+    #[arg(long, default_value = "strata-data")]
+    data_dir: PathBuf,
+    /// The port to listen on.
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// The address to bind (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+    /// Keep everything in memory (nothing survives the process).
+    #[arg(long)]
+    in_memory: bool,
+    /// Acknowledge writes before they are fsynced (durable against a crash of the server,
+    /// not of the machine) — for tests.
+    #[arg(long)]
+    relaxed_sync: bool,
+    /// The region reported in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            data_dir: "strata-data".into(),
+            port: 8000,
+            bind: "127.0.0.1".into(),
+            in_memory: false,
+            relaxed_sync: false,
+            region: "us-east-1".into(),
+            log: "info".into(),
+        }
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args),
+        Command::Stats { dir } => {
+            let db = strata_engine::Db::open(
+                &dir,
+                strata_engine::Options::default().create_if_missing(false),
+            )?;
+            println!("{:#?}", db.stats());
+            println!("keyspaces: {:?}", db.keyspace_names());
+            Ok(())
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .init();
+    let started = std::time::Instant::now();
+    let mut opts = strata_engine::Options::default();
+    let dir = if args.in_memory {
+        opts = opts.file_system(Arc::new(strata_engine::fs::MemFs::new()));
+        PathBuf::from("/strata")
+    } else {
+        args.data_dir.clone()
+    };
+    let db = strata_table::Database::open(&dir, opts)?
+        .sync_writes(!args.relaxed_sync && !args.in_memory);
+    let db = Arc::new(db);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port)).await?;
+        tracing::info!(
+            "strata listening on http://{} (data: {}, {} ms to start)",
+            listener.local_addr()?,
+            if args.in_memory {
+                "in memory".to_owned()
+            } else {
+                dir.display().to_string()
+            },
+            started.elapsed().as_millis()
+        );
+        let server = Arc::new(strata_server::Server::new(db.clone(), args.region.clone()));
+        server.run(listener, shutdown_signal()).await?;
+        tracing::info!("shutting down");
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })?;
+    // The last handle closes the database: background work finished, WAL synced.
+    drop(db);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
