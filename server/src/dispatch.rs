@@ -22,6 +22,25 @@ fn reply<T: Serialize>(out: Result<T, strata_table::TableError>) -> Result<Value
     serde_json::to_value(out).map_err(|e| WireError::internal(e.to_string()))
 }
 
+/// TagResource / UntagResource / ListTagsOfResource input.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagInput {
+    resource_arn: Option<String>,
+    tags: Option<Vec<strata_table::model::Tag>>,
+    tag_keys: Option<Vec<String>>,
+}
+
+impl TagInput {
+    fn arn(&self) -> Result<String, WireError> {
+        self.resource_arn.clone().ok_or_else(|| {
+            WireError::validation(
+                "1 validation error detected: Value null at 'resourceArn' failed to satisfy constraint: Member must not be null",
+            )
+        })
+    }
+}
+
 /// Runs operation `target` (the full header value) with request body `body`.
 pub fn dispatch(
     db: &Database,
@@ -75,8 +94,25 @@ pub fn dispatch(
             db.live_table(name).map_err(WireError::from)?;
             Ok(json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}))
         }
-        "ListTagsOfResource" => Ok(json!({"Tags": []})),
-        "TagResource" | "UntagResource" => Ok(json!({})),
+        "ListTagsOfResource" => {
+            let input: TagInput = parse(body)?;
+            let tags = db
+                .list_tags_of_resource(&input.arn()?)
+                .map_err(WireError::from)?;
+            Ok(json!({ "Tags": tags }))
+        }
+        "TagResource" => {
+            let input: TagInput = parse(body)?;
+            db.tag_resource(&input.arn()?, &input.tags.unwrap_or_default())
+                .map_err(WireError::from)?;
+            Ok(json!({}))
+        }
+        "UntagResource" => {
+            let input: TagInput = parse(body)?;
+            db.untag_resource(&input.arn()?, &input.tag_keys.unwrap_or_default())
+                .map_err(WireError::from)?;
+            Ok(json!({}))
+        }
         "DescribeContinuousBackups" => Ok(json!({"ContinuousBackupsDescription": {
             "ContinuousBackupsStatus": "DISABLED",
             "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}})),

@@ -78,6 +78,11 @@ names = sorted(e["eventName"] for e in events)
 assert names.count("INSERT") == 25 and names.count("MODIFY") == 1 and names.count("REMOVE") == 5, names
 assert all(len(e["dynamodb"]["SequenceNumber"]) >= 21 for e in events)
 
+arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
+ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "billing"}, {"Key": "env", "Value": "test"}])
+ddb.untag_resource(ResourceArn=arn, TagKeys=["env"])
+assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "billing"}]
+
 try:
     ddb.describe_table(TableName="missing")
     sys.exit("expected ResourceNotFoundException")

@@ -236,6 +236,7 @@ impl Database {
             write_units,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             streams,
+            tags: check_tags(input.tags.as_deref().unwrap_or_default())?,
         };
         let items = self.db.keyspace(&meta.keyspace_name())?;
         let table = Table::open(&self.db, meta, items)?;
@@ -432,6 +433,113 @@ impl Table {
             size += crate::value::item_size(&item) as i64;
         }
         Ok((count, size))
+    }
+}
+
+/// Tags as a map, checked against DynamoDB's limits (keys 1..=128, values ≤ 256 characters,
+/// at most 50).
+fn check_tags(tags: &[crate::model::Tag]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for t in tags {
+        let key = t.key.clone().ok_or_else(|| {
+            TableError::constraints(vec![violation(
+                None,
+                "tags.member.key",
+                "Member must not be null",
+            )])
+        })?;
+        let value = t.value.clone().ok_or_else(|| {
+            TableError::constraints(vec![violation(
+                None,
+                "tags.member.value",
+                "Member must not be null",
+            )])
+        })?;
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(TableError::validation(format!(
+                "One or more parameter values were invalid: Invalid tag: key length must be 1 to 128 and value length at most 256 characters (key {key:?})"
+            )));
+        }
+        out.insert(key, value);
+    }
+    if out.len() > 50 {
+        return Err(TableError::validation(
+            "One or more parameter values were invalid: The number of tags exceeds the limit of 50",
+        ));
+    }
+    Ok(out)
+}
+
+impl Database {
+    /// The table an ARN names.
+    fn table_by_arn(&self, arn: &str) -> Result<Arc<Table>> {
+        let prefix = format!("arn:aws:dynamodb:{}:000000000000:table/", crate::REGION);
+        let name = arn
+            .strip_prefix(&prefix)
+            .filter(|n| !n.contains('/'))
+            .ok_or_else(|| {
+                TableError::validation(format!(
+                    "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+                ))
+            })?;
+        self.live_table(name).map_err(|_| {
+            TableError::ResourceNotFound(format!(
+                "Requested resource not found: ResourceArn: {arn} not found"
+            ))
+        })
+    }
+
+    fn store_meta(&self, table: &Table, meta: StoredTable) -> Result<()> {
+        let mut batch = strata_engine::WriteBatch::new();
+        batch.put_in(
+            &self.catalog,
+            format!("{TABLE_PREFIX}{}", meta.name),
+            serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
+        );
+        self.db.write(batch, WriteOptions::new().sync(true))?;
+        let name = meta.name.clone();
+        let updated = Table::open(&self.db, meta, table.items.clone())?;
+        self.tables.write().insert(name, Arc::new(updated));
+        Ok(())
+    }
+
+    /// TagResource.
+    pub fn tag_resource(&self, arn: &str, tags: &[crate::model::Tag]) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let table = self.table_by_arn(arn)?;
+        let mut meta = table.meta.clone();
+        meta.tags.extend(check_tags(tags)?);
+        if meta.tags.len() > 50 {
+            return Err(TableError::validation(
+                "One or more parameter values were invalid: The number of tags exceeds the limit of 50",
+            ));
+        }
+        self.store_meta(&table, meta)
+    }
+
+    /// UntagResource.
+    pub fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let table = self.table_by_arn(arn)?;
+        let mut meta = table.meta.clone();
+        for k in keys {
+            meta.tags.remove(k);
+        }
+        self.store_meta(&table, meta)
+    }
+
+    /// ListTagsOfResource.
+    pub fn list_tags_of_resource(&self, arn: &str) -> Result<Vec<crate::model::Tag>> {
+        let table = self.table_by_arn(arn)?;
+        Ok(table
+            .meta
+            .tags
+            .iter()
+            .map(|(k, v)| crate::model::Tag {
+                key: Some(k.clone()),
+                value: Some(v.clone()),
+            })
+            .collect())
     }
 }
 

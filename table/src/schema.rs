@@ -200,6 +200,9 @@ pub struct StoredTable {
     /// The table's streams, oldest first; the last one is the latest (enabled or not).
     #[serde(default)]
     pub streams: Vec<crate::streams::StreamInfo>,
+    /// Tags (key → value).
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl StoredTable {
