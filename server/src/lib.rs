@@ -9,6 +9,7 @@
 
 mod dispatch;
 mod error;
+pub mod sigv4;
 
 pub use dispatch::{dispatch, DYNAMODB, STREAMS};
 pub use error::WireError;
@@ -32,6 +33,8 @@ const COMPRESS_FROM: usize = 4096;
 pub struct Server {
     db: Arc<Database>,
     region: String,
+    /// With credentials, every request must carry a valid SigV4 signature.
+    credentials: Option<sigv4::Credentials>,
 }
 
 impl Server {
@@ -40,7 +43,14 @@ impl Server {
         Server {
             db,
             region: region.into(),
+            credentials: None,
         }
+    }
+
+    /// Requires every request to be signed (AWS Signature Version 4) with one of `creds`.
+    pub fn with_credentials(mut self, creds: sigv4::Credentials) -> Self {
+        self.credentials = Some(creds);
+        self
     }
 
     /// Serves connections on `listener` until `shutdown` resolves.
@@ -127,6 +137,16 @@ impl Server {
     ) -> Result<serde_json::Value, WireError> {
         let target = header(&req, "x-amz-target").unwrap_or_default();
         let gzipped = header(&req, "content-encoding").is_some_and(|v| v.contains("gzip"));
+        let method = req.method().as_str().to_owned();
+        let path = req.uri().path().to_owned();
+        let query = req.uri().query().unwrap_or_default().to_owned();
+        let headers: std::collections::HashMap<String, String> = req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+            })
+            .collect();
         let body = Limited::new(req.into_body(), MAX_BODY)
             .collect()
             .await
@@ -136,6 +156,19 @@ impl Server {
                 ))
             })?
             .to_bytes();
+        if let Some(creds) = &self.credentials {
+            let lookup = |name: &str| headers.get(name).cloned();
+            sigv4::verify(
+                creds,
+                &sigv4::Signed {
+                    method: &method,
+                    path: &path,
+                    query: &query,
+                    header: &lookup,
+                    body: &body,
+                },
+            )?;
+        }
         let body = if gzipped {
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(&body[..])

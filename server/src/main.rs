@@ -43,6 +43,10 @@ struct ServeArgs {
     /// The region reported in ARNs.
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// Require AWS SigV4-signed requests with the keys in this file (one
+    /// `ACCESS_KEY_ID SECRET` per line); by default any credentials are accepted.
+    #[arg(long)]
+    credentials: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, default_value = "info")]
     log: String,
@@ -57,6 +61,7 @@ impl Default for ServeArgs {
             in_memory: false,
             relaxed_sync: false,
             region: "us-east-1".into(),
+            credentials: None,
             log: "info".into(),
         }
     }
@@ -108,7 +113,15 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             },
             started.elapsed().as_millis()
         );
-        let server = Arc::new(strata_server::Server::new(db.clone(), args.region.clone()));
+        let mut server = strata_server::Server::new(db.clone(), args.region.clone());
+        if let Some(path) = &args.credentials {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let creds = strata_server::sigv4::load_credentials(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            server = server.with_credentials(creds);
+        }
+        let server = Arc::new(server);
         server.run(listener, shutdown_signal()).await?;
         tracing::info!("shutting down");
         Ok::<(), Box<dyn std::error::Error>>(())

@@ -30,6 +30,10 @@ impl Drop for Running {
 }
 
 fn start() -> Running {
+    start_with(None)
+}
+
+fn start_with(creds: Option<strata_server::sigv4::Credentials>) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(strata_table::Database::open(dir.path(), Default::default()).unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -42,7 +46,11 @@ fn start() -> Running {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-            let server = Arc::new(strata_server::Server::new(db, "us-east-1"));
+            let mut server = strata_server::Server::new(db, "us-east-1");
+            if let Some(c) = creds {
+                server = server.with_credentials(c);
+            }
+            let server = Arc::new(server);
             server
                 .run(listener, async move {
                     let _ = rx.await;
@@ -255,5 +263,49 @@ fn boto3_drives_the_server() {
         "boto3 client failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn with_credentials_requests_must_carry_a_valid_signature() {
+    let creds = strata_server::sigv4::load_credentials("AKIDGOOD secret-good\n").unwrap();
+    let server = start_with(Some(creds));
+    let script = r#"
+import os, sys, boto3
+from botocore.exceptions import ClientError
+def client(key, secret):
+    return boto3.client("dynamodb", endpoint_url=os.environ["STRATA_ENDPOINT"], region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret)
+assert client("AKIDGOOD", "secret-good").list_tables()["TableNames"] == []
+for key, secret, code in [("AKIDGOOD", "wrong", "InvalidSignatureException"),
+                          ("AKIDNONE", "secret-good", "UnrecognizedClientException")]:
+    try:
+        client(key, secret).list_tables()
+        sys.exit(f"{key}/{secret} was accepted")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == code, e.response
+print("sigv4: ok")
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .env(
+            "STRATA_ENDPOINT",
+            format!("http://127.0.0.1:{}", server.port),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An unsigned request is refused too.
+    let (status, _, body) = raw(server.port, "DynamoDB_20120810.ListTables", b"{}", &[]);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#MissingAuthenticationTokenException"
     );
 }
