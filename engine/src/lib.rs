@@ -10,6 +10,7 @@ mod compaction;
 mod db;
 mod filename;
 pub mod fs;
+pub mod inspect;
 mod iter;
 mod key;
 mod manifest;

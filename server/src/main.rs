@@ -20,6 +20,19 @@ enum Command {
         /// The data directory.
         dir: PathBuf,
     },
+    /// Describes a table (.sst) file, verifying every block's checksum.
+    SstDump {
+        /// The file.
+        file: PathBuf,
+        /// Also list every entry.
+        #[arg(long)]
+        entries: bool,
+    },
+    /// Lists every edit of a database's manifest.
+    ManifestDump {
+        /// The data directory.
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -67,8 +80,14 @@ impl Default for ServeArgs {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cli = Cli::parse();
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("strata: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(args),
         Command::Stats { dir } => {
@@ -78,6 +97,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             println!("{:#?}", db.stats());
             println!("keyspaces: {:?}", db.keyspace_names());
+            Ok(())
+        }
+        Command::SstDump { file, entries } => {
+            print!("{}", strata_engine::inspect::dump_table(&file, entries)?);
+            Ok(())
+        }
+        Command::ManifestDump { dir } => {
+            print!("{}", strata_engine::inspect::dump_manifest(&dir)?);
             Ok(())
         }
     }
