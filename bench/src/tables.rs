@@ -18,18 +18,23 @@ fn items(p: &Params) -> u64 {
     (p.num / 10).max(100)
 }
 
-fn ensure_table(db: &Database) -> Result<()> {
-    if db.live_table("bench").is_ok() {
+fn ensure_table(db: &Database, name: &str, stream: bool) -> Result<()> {
+    if db.live_table(name).is_ok() {
         return Ok(());
     }
-    db.create_table(req(json!({
-        "TableName": "bench",
+    let mut spec = json!({
+        "TableName": name,
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                                  {"AttributeName": "sk", "AttributeType": "N"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
         "BillingMode": "PAY_PER_REQUEST"
-    }))?)?;
+    });
+    if stream {
+        spec["StreamSpecification"] =
+            json!({"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"});
+    }
+    db.create_table(req(spec)?)?;
     Ok(())
 }
 
@@ -47,16 +52,22 @@ pub fn run(
     run: &mut Run,
     values: &mut ValueGen,
 ) -> Result<()> {
-    ensure_table(db)?;
+    ensure_table(db, "bench", false)?;
+    ensure_table(db, "bench_stream", true)?;
     let n = items(p);
     let mut rng = StdRng::seed_from_u64(p.seed ^ crate::hash_name(name));
     let mut kb = Vec::new();
     match name {
-        "table-put" => {
+        "table-put" | "table-put-stream" => {
+            let table = if name == "table-put" {
+                "bench"
+            } else {
+                "bench_stream"
+            };
             for i in 0..n {
                 let mut item = item_key(i, p, &mut kb);
                 item["v"] = json!({"S": String::from_utf8_lossy(values.next())});
-                let r = req(json!({"TableName": "bench", "Item": item}))?;
+                let r = req(json!({"TableName": table, "Item": item}))?;
                 run.timed(|| Ok(db.put_item(r)?))?;
             }
             run.user_bytes = n * (p.key_size + 8 + p.value_size) as u64;

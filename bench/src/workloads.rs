@@ -33,8 +33,15 @@ pub const TRANSACTIONS: &[&str] = &["txn-readwrite", "txn-readwrite-zipf", "txn-
 
 /// The table-layer workloads (strata only): PutItem, GetItem, UpdateItem of single items
 /// and Query of 100-item partitions, over a table of `--num`/10 items; `scan100` is the raw
-/// engine's equivalent of one such Query (a seek and 100 steps), for the overhead ratio.
-pub const TABLE: &[&str] = &["table-put", "table-get", "table-update", "table-query100"];
+/// engine's equivalent of one such Query (a seek and 100 steps), for the overhead ratio;
+/// `table-put-stream` is `table-put` on a table with a NEW_AND_OLD_IMAGES stream.
+pub const TABLE: &[&str] = &[
+    "table-put",
+    "table-put-stream",
+    "table-get",
+    "table-update",
+    "table-query100",
+];
 
 /// The stream workloads (strata only): `stream-write` writes `--num`/10 keys each with a
 /// change record in the same commit, `stream-write-off` the same writes without; and
@@ -416,7 +423,7 @@ pub fn run(
             run.merge(outcomes);
             run.user_bytes = run.ops * 2 * entry;
         }
-        "table-put" | "table-get" | "table-update" | "table-query100" => {
+        "table-put" | "table-put-stream" | "table-get" | "table-update" | "table-query100" => {
             let tables = engine
                 .tables()
                 .ok_or("the table workloads run on strata only")?;

@@ -450,7 +450,7 @@ impl Database {
             .map_err(streams::stream_error)?;
         let mut records = Vec::with_capacity(page.records.len());
         for r in page.records {
-            let stored: StoredRecord = serde_json::from_slice(&r.payload)
+            let stored = StoredRecord::decode(&r.payload)
                 .map_err(|e| TableError::Internal(format!("a stream record is damaged: {e}")))?;
             records.push(Record {
                 event_id: format!("{:032x}", u128::from(r.seq) * 0x9E37_79B9_7F4A_7C15),
