@@ -17,9 +17,14 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     serde_json::from_slice(body).map_err(|e| WireError::serialization(&e))
 }
 
-fn reply<T: Serialize>(out: Result<T, strata_table::TableError>) -> Result<Value, WireError> {
+fn reply<T: Serialize>(out: Result<T, strata_table::TableError>) -> Result<Vec<u8>, WireError> {
     let out = out.map_err(WireError::from)?;
-    serde_json::to_value(out).map_err(|e| WireError::internal(e.to_string()))
+    // Straight to bytes: no intermediate `Value` tree for large responses.
+    serde_json::to_vec(&out).map_err(|e| WireError::internal(e.to_string()))
+}
+
+fn value(v: Value) -> Result<Vec<u8>, WireError> {
+    serde_json::to_vec(&v).map_err(|e| WireError::internal(e.to_string()))
 }
 
 /// TagResource / UntagResource / ListTagsOfResource input.
@@ -47,7 +52,7 @@ pub fn dispatch(
     target: &str,
     body: &[u8],
     region: &str,
-) -> Result<Value, WireError> {
+) -> Result<Vec<u8>, WireError> {
     let (service, op) = target.split_once('.').unwrap_or((target, ""));
     if service == STREAMS {
         return match op {
@@ -78,11 +83,11 @@ pub fn dispatch(
         "TransactGetItems" => reply(db.transact_get_items(parse(body)?)),
         "TransactWriteItems" => reply(db.transact_write_items(parse(body)?)),
         // Control-plane calls SDKs and tools make.
-        "DescribeLimits" => Ok(json!({
+        "DescribeLimits" => value(json!({
             "AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
             "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000
         })),
-        "DescribeEndpoints" => Ok(json!({
+        "DescribeEndpoints" => value(json!({
             "Endpoints": [{"Address": format!("dynamodb.{region}.amazonaws.com"), "CachePeriodInMinutes": 1440}]
         })),
         "DescribeTimeToLive" => {
@@ -92,28 +97,28 @@ pub fn dispatch(
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             db.live_table(name).map_err(WireError::from)?;
-            Ok(json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}))
+            value(json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}))
         }
         "ListTagsOfResource" => {
             let input: TagInput = parse(body)?;
             let tags = db
                 .list_tags_of_resource(&input.arn()?)
                 .map_err(WireError::from)?;
-            Ok(json!({ "Tags": tags }))
+            value(json!({ "Tags": tags }))
         }
         "TagResource" => {
             let input: TagInput = parse(body)?;
             db.tag_resource(&input.arn()?, &input.tags.unwrap_or_default())
                 .map_err(WireError::from)?;
-            Ok(json!({}))
+            value(json!({}))
         }
         "UntagResource" => {
             let input: TagInput = parse(body)?;
             db.untag_resource(&input.arn()?, &input.tag_keys.unwrap_or_default())
                 .map_err(WireError::from)?;
-            Ok(json!({}))
+            value(json!({}))
         }
-        "DescribeContinuousBackups" => Ok(json!({"ContinuousBackupsDescription": {
+        "DescribeContinuousBackups" => value(json!({"ContinuousBackupsDescription": {
             "ContinuousBackupsStatus": "DISABLED",
             "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}})),
         _ => Err(WireError::unknown_operation()),

@@ -100,13 +100,12 @@ impl Server {
         let accepts_gzip = header(&req, "accept-encoding").is_some_and(|v| v.contains("gzip"));
         let result = self.clone().process(req).await;
         let (status, body) = match result {
-            Ok(v) => (200, v),
+            Ok(bytes) => (200, bytes),
             Err(e) => {
                 tracing::debug!(%peer, kind = %e.kind, "request failed: {}", e.message);
-                (e.status, e.body())
+                (e.status, serde_json::to_vec(&e.body()).unwrap_or_default())
             }
         };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
         let crc = crc32fast::hash(&body);
         let mut builder = Response::builder()
             .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
@@ -131,10 +130,7 @@ impl Server {
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
     }
 
-    async fn process(
-        self: Arc<Self>,
-        req: Request<Incoming>,
-    ) -> Result<serde_json::Value, WireError> {
+    async fn process(self: Arc<Self>, req: Request<Incoming>) -> Result<Vec<u8>, WireError> {
         let target = header(&req, "x-amz-target").unwrap_or_default();
         let gzipped = header(&req, "content-encoding").is_some_and(|v| v.contains("gzip"));
         let method = req.method().as_str().to_owned();
