@@ -132,6 +132,37 @@ fn mixed(non_expression: &[(&str, bool)], expression: &[(&str, bool)]) -> Result
     Ok(())
 }
 
+/// The condition parameters of PutItem and DeleteItem, legacy or expression.
+struct WriteCondition<'a> {
+    expected: Option<&'a std::collections::BTreeMap<String, crate::model::ExpectedAttributeValue>>,
+    conditional_operator: Option<&'a str>,
+    expression: Option<&'a str>,
+    names: Option<&'a crate::model::Names>,
+    values: Option<&'a crate::model::Values>,
+}
+
+/// The condition a write must meet (if any) and the values it uses.
+fn write_condition(c: WriteCondition<'_>) -> Result<(Option<Condition>, crate::model::Values)> {
+    mixed(
+        &[("Expected", c.expected.is_some())],
+        &[("ConditionExpression", c.expression.is_some())],
+    )?;
+    match c.expected {
+        Some(expected) => crate::legacy::expected(expected, c.conditional_operator),
+        None => {
+            let mut exprs = Exprs::new(
+                c.names,
+                c.values,
+                "ConditionExpression is null",
+                c.expression.is_some(),
+            )?;
+            let condition = exprs.condition(c.expression)?;
+            exprs.finish()?;
+            Ok((condition, exprs.values().clone()))
+        }
+    }
+}
+
 impl Database {
     /// PutItem.
     pub fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput> {
@@ -143,26 +174,13 @@ impl Database {
         let on_failure =
             return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        mixed(
-            &[("Expected", input.expected.is_some())],
-            &[("ConditionExpression", input.condition_expression.is_some())],
-        )?;
-        let (condition, values) = match &input.expected {
-            Some(expected) => {
-                crate::legacy::expected(expected, input.conditional_operator.as_deref())?
-            }
-            None => {
-                let mut exprs = Exprs::new(
-                    input.expression_attribute_names.as_ref(),
-                    input.expression_attribute_values.as_ref(),
-                    "ConditionExpression is null",
-                    input.condition_expression.is_some(),
-                )?;
-                let c = exprs.condition(input.condition_expression.as_deref())?;
-                exprs.finish()?;
-                (c, exprs.values().clone())
-            }
-        };
+        let (condition, values) = write_condition(WriteCondition {
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+        })?;
         let new_size = item_size(&item);
         let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
             check_condition(condition.as_ref(), &values, old, on_failure)?;
@@ -233,26 +251,13 @@ impl Database {
         let on_failure =
             return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        mixed(
-            &[("Expected", input.expected.is_some())],
-            &[("ConditionExpression", input.condition_expression.is_some())],
-        )?;
-        let (condition, values) = match &input.expected {
-            Some(expected) => {
-                crate::legacy::expected(expected, input.conditional_operator.as_deref())?
-            }
-            None => {
-                let mut exprs = Exprs::new(
-                    input.expression_attribute_names.as_ref(),
-                    input.expression_attribute_values.as_ref(),
-                    "ConditionExpression is null",
-                    input.condition_expression.is_some(),
-                )?;
-                let c = exprs.condition(input.condition_expression.as_deref())?;
-                exprs.finish()?;
-                (c, exprs.values().clone())
-            }
-        };
+        let (condition, values) = write_condition(WriteCondition {
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+        })?;
         let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
             check_condition(condition.as_ref(), &values, old, on_failure)?;
             Ok(if old.is_some() {

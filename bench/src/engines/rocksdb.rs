@@ -1,9 +1,7 @@
 //! RocksDB through the `rocksdb` crate (which builds RocksDB from source).
 
 use super::{Config, Engine, Result};
-use rocksdb::{
-    BlockBasedOptions, Cache, DBCompressionType, IteratorMode, Options, WriteOptions, DB,
-};
+use rocksdb::{BlockBasedOptions, Cache, DBCompressionType, Options, WriteOptions, DB};
 use std::path::Path;
 
 pub struct Rocks {
@@ -45,48 +43,57 @@ impl Rocks {
     }
 }
 
+/// The `Engine` methods every RocksDB flavour implements alike (`self.db`, `self.sync`,
+/// `self.nosync`): both `DB` and `OptimisticTransactionDB` have these calls.
+macro_rules! rocks_engine_common {
+    () => {
+        fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
+            let wo = if sync { &self.sync } else { &self.nosync };
+            Ok(self.db.put_opt(key, value, wo)?)
+        }
+
+        fn get(&self, key: &[u8]) -> Result<bool> {
+            Ok(self.db.get_pinned(key)?.is_some())
+        }
+
+        fn delete(&self, key: &[u8], sync: bool) -> Result<()> {
+            let wo = if sync { &self.sync } else { &self.nosync };
+            Ok(self.db.delete_opt(key, wo)?)
+        }
+
+        fn scan(&self, reverse: bool) -> Result<u64> {
+            let mode = if reverse {
+                rocksdb::IteratorMode::End
+            } else {
+                rocksdb::IteratorMode::Start
+            };
+            let mut n = 0;
+            for e in self.db.iterator(mode) {
+                e?;
+                n += 1;
+            }
+            Ok(n)
+        }
+
+        fn seek(&self, key: &[u8], nexts: usize) -> Result<usize> {
+            let mut it = self.db.raw_iterator();
+            it.seek(key);
+            let mut n = 0;
+            while it.valid() && n <= nexts {
+                n += 1;
+                it.next();
+            }
+            it.status()?;
+            Ok(n)
+        }
+
+        fn flush(&self) -> Result<()> {
+            Ok(self.db.flush()?)
+        }
+    };
+}
+pub(crate) use rocks_engine_common;
+
 impl Engine for Rocks {
-    fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
-        let wo = if sync { &self.sync } else { &self.nosync };
-        Ok(self.db.put_opt(key, value, wo)?)
-    }
-
-    fn get(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.db.get_pinned(key)?.is_some())
-    }
-
-    fn delete(&self, key: &[u8], sync: bool) -> Result<()> {
-        let wo = if sync { &self.sync } else { &self.nosync };
-        Ok(self.db.delete_opt(key, wo)?)
-    }
-
-    fn scan(&self, reverse: bool) -> Result<u64> {
-        let mode = if reverse {
-            IteratorMode::End
-        } else {
-            IteratorMode::Start
-        };
-        let mut n = 0;
-        for e in self.db.iterator(mode) {
-            e?;
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    fn seek(&self, key: &[u8], nexts: usize) -> Result<usize> {
-        let mut it = self.db.raw_iterator();
-        it.seek(key);
-        let mut n = 0;
-        while it.valid() && n <= nexts {
-            n += 1;
-            it.next();
-        }
-        it.status()?;
-        Ok(n)
-    }
-
-    fn flush(&self) -> Result<()> {
-        Ok(self.db.flush()?)
-    }
+    rocks_engine_common!();
 }

@@ -4,9 +4,7 @@
 //! strata's transactions give for point reads.
 
 use super::{Config, Engine, Result};
-use rocksdb::{
-    ErrorKind, IteratorMode, OptimisticTransactionDB, OptimisticTransactionOptions, WriteOptions,
-};
+use rocksdb::{ErrorKind, OptimisticTransactionDB, OptimisticTransactionOptions, WriteOptions};
 use std::path::Path;
 
 pub struct RocksOtxn {
@@ -33,49 +31,7 @@ impl RocksOtxn {
 }
 
 impl Engine for RocksOtxn {
-    fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
-        let wo = if sync { &self.sync } else { &self.nosync };
-        Ok(self.db.put_opt(key, value, wo)?)
-    }
-
-    fn get(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.db.get_pinned(key)?.is_some())
-    }
-
-    fn delete(&self, key: &[u8], sync: bool) -> Result<()> {
-        let wo = if sync { &self.sync } else { &self.nosync };
-        Ok(self.db.delete_opt(key, wo)?)
-    }
-
-    fn scan(&self, reverse: bool) -> Result<u64> {
-        let mode = if reverse {
-            IteratorMode::End
-        } else {
-            IteratorMode::Start
-        };
-        let mut n = 0;
-        for e in self.db.iterator(mode) {
-            e?;
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    fn seek(&self, key: &[u8], nexts: usize) -> Result<usize> {
-        let mut it = self.db.raw_iterator();
-        it.seek(key);
-        let mut n = 0;
-        while it.valid() && n <= nexts {
-            n += 1;
-            it.next();
-        }
-        it.status()?;
-        Ok(n)
-    }
-
-    fn flush(&self) -> Result<()> {
-        Ok(self.db.flush()?)
-    }
+    super::rocksdb::rocks_engine_common!();
 
     fn supports_transactions(&self) -> bool {
         true
