@@ -91,13 +91,13 @@ impl WriteBatch {
 
     /// Adds a put of `key` → `value`.
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
-        self.push(DEFAULT_KEYSPACE, Kind::Put, key.as_ref(), value.as_ref());
+        self.push_raw(DEFAULT_KEYSPACE, Kind::Put, key.as_ref(), value.as_ref());
         self
     }
 
     /// Adds a deletion of `key`.
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
-        self.push(DEFAULT_KEYSPACE, Kind::Delete, key.as_ref(), &[]);
+        self.push_raw(DEFAULT_KEYSPACE, Kind::Delete, key.as_ref(), &[]);
         self
     }
 
@@ -108,13 +108,13 @@ impl WriteBatch {
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) -> &mut Self {
-        self.push(keyspace.id(), Kind::Put, key.as_ref(), value.as_ref());
+        self.push_raw(keyspace.id(), Kind::Put, key.as_ref(), value.as_ref());
         self
     }
 
     /// Adds a deletion of `key` in `keyspace`.
     pub fn delete_in(&mut self, keyspace: &crate::Keyspace, key: impl AsRef<[u8]>) -> &mut Self {
-        self.push(keyspace.id(), Kind::Delete, key.as_ref(), &[]);
+        self.push_raw(keyspace.id(), Kind::Delete, key.as_ref(), &[]);
         self
     }
 
@@ -177,10 +177,6 @@ impl WriteBatch {
     /// Adds a write to keyspace id `keyspace`.
     pub(crate) fn push_raw(&mut self, keyspace: u32, kind: Kind, key: &[u8], value: &[u8]) {
         self.push_stamped(keyspace, kind, key, value, None, None);
-    }
-
-    fn push(&mut self, keyspace: u32, kind: Kind, key: &[u8], value: &[u8]) {
-        self.push_raw(keyspace, kind, key, value);
     }
 
     fn push_stamped(

@@ -36,23 +36,12 @@ impl WireError {
             serde_json::error::Category::Data => e.to_string(),
             _ => "Start of structure or map found where not expected.".to_owned(),
         };
-        let message = if message.contains("Supplied AttributeValue")
-            || message.contains("One or more parameter values")
-            || message.contains("cannot be converted to a numeric value")
-            || message.contains("Number ")
-            || message.contains("significant digits")
-            || message.contains("Nesting Levels")
-        {
+        // serde_json appends " at line L column C" to a custom error's text.
+        let text = message.split(" at line ").next().unwrap_or(&message);
+        if strata_table::value::is_value_error(text) {
             // Value validation raised during deserialization is a ValidationException.
-            let clean = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            return WireError::new(format!("{DYNAMODB_PREFIX}ValidationException"), clean, 400);
-        } else {
-            message
-        };
+            return WireError::new(format!("{DYNAMODB_PREFIX}ValidationException"), text, 400);
+        }
         WireError::new(
             format!("{CORAL_PREFIX}SerializationException"),
             message,

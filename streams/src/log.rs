@@ -28,7 +28,7 @@ use crate::shard::ShardMeta;
 use parking_lot::{RwLock, RwLockReadGuard};
 use std::sync::Arc;
 use std::time::Duration;
-use strata_engine::{Db, Keyspace, Transaction, WriteBatch, WriteOptions, VERSIONSTAMP_SIZE};
+use strata_engine::{Db, Keyspace, Transaction, WriteBatch, WriteOptions};
 
 /// A log's settings, stored with it at creation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,10 +106,13 @@ pub(crate) struct LogInner {
     pub(crate) current: RwLock<Current>,
     /// Serializes rotation and trimming.
     pub(crate) maintenance: parking_lot::Mutex<()>,
+    /// Whether a maintenance thread runs for this log.
+    pub(crate) maintained: std::sync::atomic::AtomicBool,
     /// Set once the log is sealed (read from the metadata at open, set by `seal`).
     pub(crate) sealed: std::sync::atomic::AtomicBool,
-    /// The shard list as of a metadata generation (readers reload it when it changes).
-    pub(crate) shard_cache: parking_lot::Mutex<Option<(u64, Arc<Vec<ShardMeta>>)>>,
+    /// The shard list and trim mark as of a metadata generation (readers reload them when
+    /// it changes: every rotation, trim and seal bumps it in the same commit).
+    pub(crate) shard_cache: parking_lot::Mutex<Option<ShardCache>>,
 }
 
 impl std::fmt::Debug for ChangeLog {
@@ -168,15 +171,17 @@ impl Appender<'_> {
     pub fn append(&self, target: &mut impl Append, partition: &[u8], payload: &[u8]) {
         let slot =
             (xxhash_rust::xxh3::xxh3_64(partition) % self.current.shards.len() as u64) as usize;
-        let mut key = Vec::with_capacity(4 + VERSIONSTAMP_SIZE);
-        key.extend_from_slice(&self.current.shards[slot].to_be_bytes());
-        key.extend_from_slice(&[0; VERSIONSTAMP_SIZE]);
+        // The sequence-number half of the key is a placeholder the commit fills in.
+        let key = crate::reader::record_key(self.current.shards[slot], 0);
         target.put_stamped(&self.current.records, &key, 4, payload);
         self.current
             .appended
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// The metadata generation, the shard list and the trim mark as of that generation.
+pub(crate) type ShardCache = (u64, Arc<Vec<ShardMeta>>, u64);
 
 /// Live logs of this process by (database directory, name): one instance per log, so every
 /// writer of a log shares one epoch lock (rotation must exclude all of them).
@@ -238,6 +243,7 @@ impl ChangeLog {
             maintenance: parking_lot::Mutex::new(()),
             shard_cache: parking_lot::Mutex::new(None),
             sealed: Default::default(),
+            maintained: Default::default(),
         };
         let log = ChangeLog {
             inner: Arc::new(inner),
@@ -250,6 +256,15 @@ impl ChangeLog {
     /// writes (checking every quarter rotation interval, at least once a minute). It stops by
     /// itself when the last handle to this log is dropped.
     pub fn spawn_maintenance(&self) -> Result<()> {
+        // One thread per log, however many times this is asked for (a log is shared by every
+        // handle to it in the process).
+        if self
+            .inner
+            .maintained
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return Ok(());
+        }
         let weak = Arc::downgrade(&self.inner);
         let period = (self.inner.opts.rotate_interval / 4)
             .min(Duration::from_secs(60))
@@ -270,6 +285,9 @@ impl ChangeLog {
                 let _ = ChangeLog { inner }.maintain();
             })
             .map_err(|e| {
+                self.inner
+                    .maintained
+                    .store(false, std::sync::atomic::Ordering::Release);
                 StreamError::Validation(format!("cannot start the log's maintenance thread: {e}"))
             })?;
         Ok(())
@@ -349,20 +367,21 @@ impl ChangeLog {
         })
     }
 
-    /// The shards, sorted by number, from a cache checked against the generation (one
-    /// point read when nothing changed).
-    pub(crate) fn shards_cached(&self) -> Result<Arc<Vec<ShardMeta>>> {
+    /// The shards, sorted by number, and the trim mark, from a cache checked against the
+    /// generation (one point read when nothing changed).
+    pub(crate) fn shards_cached(&self) -> Result<(Arc<Vec<ShardMeta>>, u64)> {
         let generation = self.generation()?;
-        if let Some((g, shards)) = &*self.inner.shard_cache.lock() {
+        if let Some((g, shards, trimmed)) = &*self.inner.shard_cache.lock() {
             if *g == generation {
-                return Ok(shards.clone());
+                return Ok((shards.clone(), *trimmed));
             }
         }
         let mut shards = self.all_shards()?;
         shards.sort_by_key(|s| s.number);
         let shards = Arc::new(shards);
-        *self.inner.shard_cache.lock() = Some((generation, shards.clone()));
-        Ok(shards)
+        let trimmed = self.trimmed_through()?;
+        *self.inner.shard_cache.lock() = Some((generation, shards.clone(), trimmed));
+        Ok((shards, trimmed))
     }
 
     fn bump_generation(&self, batch: &mut WriteBatch) -> Result<()> {
@@ -403,20 +422,7 @@ impl ChangeLog {
         let end = self.inner.db.last_sequence();
         let now = now_ms();
         let mut batch = WriteBatch::new();
-        for s in self
-            .all_shards()?
-            .into_iter()
-            .filter(|s| s.end_seq.is_none())
-        {
-            let mut closed = s;
-            closed.end_seq = Some(end);
-            closed.closed_ms = Some(now);
-            batch.put_in(
-                &self.inner.meta,
-                shard_key(closed.number),
-                serde_json::to_vec(&closed).map_err(corrupt)?,
-            );
-        }
+        self.close_open_shards(&self.all_shards()?, end, now, &mut batch)?;
         batch.put_in(&self.inner.meta, "sealed", "1");
         self.bump_generation(&mut batch)?;
         self.inner.db.write(batch, WriteOptions::new().sync(true))?;
@@ -473,6 +479,32 @@ impl ChangeLog {
         self.rotate_locked()
     }
 
+    /// Adds to `batch` the closing, at sequence number `end`, of every open shard among
+    /// `shards`; returns their numbers.
+    fn close_open_shards(
+        &self,
+        shards: &[ShardMeta],
+        end: u64,
+        now: u64,
+        batch: &mut WriteBatch,
+    ) -> Result<Vec<u32>> {
+        let mut closed = Vec::new();
+        for s in shards.iter().filter(|s| s.end_seq.is_none()) {
+            let meta = ShardMeta {
+                end_seq: Some(end),
+                closed_ms: Some(now),
+                ..s.clone()
+            };
+            batch.put_in(
+                &self.inner.meta,
+                shard_key(s.number),
+                serde_json::to_vec(&meta).map_err(corrupt)?,
+            );
+            closed.push(s.number);
+        }
+        Ok(closed)
+    }
+
     fn rotate_locked(&self) -> Result<()> {
         let db = &self.inner.db;
         // Every writer holding the old shards has committed once this lock is ours.
@@ -484,19 +516,13 @@ impl ChangeLog {
         let epoch = existing.iter().map(|s| s.epoch + 1).max().unwrap_or(0);
         let records = db.keyspace(&self.epoch_keyspace(epoch))?;
         let mut batch = WriteBatch::new();
+        let closed = self.close_open_shards(&existing, end, now, &mut batch)?;
+        // Each new shard succeeds the shard that held its hash slot.
         let mut parents: Vec<Option<u32>> = vec![None; self.inner.opts.shards as usize];
-        for s in existing.iter().filter(|s| s.end_seq.is_none()) {
-            let mut closed = s.clone();
-            closed.end_seq = Some(end);
-            closed.closed_ms = Some(now);
-            batch.put_in(
-                &self.inner.meta,
-                shard_key(s.number),
-                serde_json::to_vec(&closed).map_err(corrupt)?,
-            );
-            if let Some(slot) = current.shards.iter().position(|&n| n == s.number) {
+        for number in closed {
+            if let Some(slot) = current.shards.iter().position(|&n| n == number) {
                 if slot < parents.len() {
-                    parents[slot] = Some(s.number);
+                    parents[slot] = Some(number);
                 }
             }
         }

@@ -102,7 +102,9 @@ pub struct Records {
     pub next: Option<ShardIterator>,
 }
 
-fn record_key(shard: u32, seq: u64) -> Vec<u8> {
+/// The engine key of `shard`'s record at `seq`: shard number then sequence number, both
+/// big-endian, so a shard's records are contiguous and in commit order.
+pub(crate) fn record_key(shard: u32, seq: u64) -> Vec<u8> {
     let mut k = shard.to_be_bytes().to_vec();
     k.extend_from_slice(&seq.to_be_bytes());
     k
@@ -112,6 +114,19 @@ fn not_found(shard: u32) -> StreamError {
     StreamError::ResourceNotFound(format!(
         "Requested resource not found: Shard {shard} does not exist"
     ))
+}
+
+/// The record stored under engine key `key` with value `payload`; `None` if the key is not
+/// a record of `shard` (the scan went past it).
+pub(crate) fn parse_record(shard: u32, key: &[u8], payload: Bytes) -> Option<Record> {
+    if key.len() != 4 + strata_engine::VERSIONSTAMP_SIZE || key[..4] != shard.to_be_bytes() {
+        return None;
+    }
+    Some(Record {
+        seq: strata_engine::versionstamp(&key[4..])?,
+        shard,
+        payload,
+    })
 }
 
 impl ChangeLog {
@@ -183,15 +198,11 @@ impl ChangeLog {
         let mut full = false;
         for entry in records.range((lo, hi)) {
             let (k, v) = entry?;
-            let seq = strata_engine::versionstamp(&k[4..])
-                .ok_or_else(|| StreamError::Corrupt("a record key is too short".into()))?;
-            bytes += v.len();
-            last = seq;
-            out.push(Record {
-                seq,
-                shard: iter.shard,
-                payload: v,
-            });
+            let record = parse_record(iter.shard, &k, v)
+                .ok_or_else(|| StreamError::Corrupt("a record key of the wrong shape".into()))?;
+            bytes += record.payload.len();
+            last = record.seq;
+            out.push(record);
             if out.len() >= limit || bytes >= MAX_BYTES {
                 full = true;
                 break;

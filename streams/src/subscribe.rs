@@ -10,7 +10,7 @@
 
 use crate::error::{Result, StreamError};
 use crate::log::ChangeLog;
-use crate::reader::Record;
+use crate::reader::{parse_record, record_key, Record};
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -37,12 +37,6 @@ pub struct Subscription {
     /// Every record at or below this was delivered (or skipped as not in the log).
     after: u64,
     buffer: VecDeque<Record>,
-}
-
-fn record_key(shard: u32, seq: u64) -> Vec<u8> {
-    let mut k = shard.to_be_bytes().to_vec();
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
 }
 
 impl ChangeLog {
@@ -99,7 +93,7 @@ impl Subscription {
         if visible <= self.after {
             return Ok(visible);
         }
-        let trimmed = self.log.trimmed_through()?;
+        let (shards, trimmed) = self.log.shards_cached()?;
         if self.after < trimmed {
             return Err(StreamError::TrimmedDataAccess(format!(
                 "records after {} were trimmed (retention); the oldest kept follow {trimmed}",
@@ -108,7 +102,6 @@ impl Subscription {
         }
         let mut cutoff = visible;
         let mut found = Vec::new();
-        let shards = self.log.shards_cached()?;
         let mut epochs: Vec<u32> = shards.iter().map(|s| s.epoch).collect();
         epochs.dedup();
         for epoch in epochs {
@@ -129,19 +122,14 @@ impl Subscription {
                 cursor.seek(record_key(shard.number, self.after.saturating_add(1)))?;
                 let mut n = 0;
                 while let (Some(k), Some(v)) = (cursor.key(), cursor.value_bytes()) {
-                    if k.len() != 12 || k[..4] != shard.number.to_be_bytes() {
+                    let Some(record) = parse_record(shard.number, k, v) else {
                         break;
-                    }
-                    let seq = strata_engine::versionstamp(&k[4..])
-                        .ok_or_else(|| StreamError::Corrupt("a record key is too short".into()))?;
+                    };
+                    let seq = record.seq;
                     if seq > visible {
                         break;
                     }
-                    found.push(Record {
-                        seq,
-                        shard: shard.number,
-                        payload: v,
-                    });
+                    found.push(record);
                     n += 1;
                     if n >= STEP {
                         // This shard may hold more: deliver only up to what it was read to.

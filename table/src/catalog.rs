@@ -112,11 +112,9 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Seconds since the Unix epoch, with milliseconds.
 fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d.as_millis() as f64) / 1000.0)
-        .unwrap_or(0.0)
+    now_ms() as f64 / 1000.0
 }
 
 fn corrupt(what: impl std::fmt::Display) -> TableError {

@@ -116,6 +116,11 @@ impl TableError {
 /// The table layer's result type.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;
 
+/// A required parameter that is absent, in the framework's words.
+pub(crate) fn missing(field: &str) -> TableError {
+    TableError::constraints(vec![violation(None, field, "Member must not be null")])
+}
+
 /// One constraint violation in the framework's words, for [`TableError::constraints`].
 pub(crate) fn violation(value: Option<&str>, at: &str, constraint: &str) -> String {
     let value = match value {

@@ -330,7 +330,7 @@ mod tests {
                 kind: "ConditionExpression",
             };
             assert_eq!(ev.condition(&cond, Some(&item)).unwrap(), want, "{text}");
-            // On a missing item only attribute_not_exists and <> hold.
+            // A missing item evaluates without error (any result).
             let _ = ev.condition(&cond, None).unwrap();
         }
         let mut exprs = crate::exprs::Exprs::new(None, Some(&values), "", true).unwrap();

@@ -23,9 +23,7 @@ pub(crate) fn table_for(db: &Database, name: Option<&str>) -> Result<Arc<Table>>
 }
 
 fn required<'a, T>(v: Option<&'a T>, field: &str) -> Result<&'a T> {
-    v.ok_or_else(|| {
-        TableError::constraints(vec![violation(None, field, "Member must not be null")])
-    })
+    v.ok_or_else(|| crate::error::missing(field))
 }
 
 /// Checks a whole item against DynamoDB's limits.
@@ -65,7 +63,7 @@ fn return_old(v: Option<&str>) -> Result<bool> {
 }
 
 /// `ReturnValuesOnConditionCheckFailure`: whether a failed condition returns the item.
-fn return_on_failure(v: Option<&str>) -> Result<bool> {
+pub(crate) fn return_on_failure(v: Option<&str>) -> Result<bool> {
     match v {
         None | Some("NONE") => Ok(false),
         Some("ALL_OLD") => Ok(true),

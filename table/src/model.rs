@@ -14,6 +14,8 @@ pub type Names = BTreeMap<String, String>;
 /// ExpressionAttributeValues.
 pub type Values = BTreeMap<String, AttributeValue>;
 
+/// Declares a request/response struct: PascalCase JSON names, every field optional and left
+/// out of the JSON when absent.
 macro_rules! wire {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
@@ -22,27 +24,14 @@ macro_rules! wire {
         pub struct $name {
             $(
                 $(#[$fm])*
-                #[serde(skip_serializing_if = "is_empty")]
+                #[serde(skip_serializing_if = "Option::is_none")]
                 pub $field: $ty,
             )*
         }
     };
 }
 
-/// Whether a field is absent/empty and is left out of the JSON.
-fn is_empty<T: EmptyCheck>(v: &T) -> bool {
-    v.is_empty_value()
-}
-
-/// Values that have an "absent" state.
-trait EmptyCheck {
-    fn is_empty_value(&self) -> bool;
-}
-impl<T> EmptyCheck for Option<T> {
-    fn is_empty_value(&self) -> bool {
-        self.is_none()
-    }
-}
+pub(crate) use wire;
 
 wire!(
     /// An attribute used in a key schema, and its type (`S`, `N` or `B`).

@@ -86,6 +86,53 @@ struct Reading {
     select: Select,
 }
 
+impl Reading {
+    /// From the legacy parameters: `QueryFilter`/`ScanFilter`, `AttributesToGet`.
+    fn legacy(
+        filter: Option<&std::collections::BTreeMap<String, crate::model::Condition>>,
+        operator: Option<&str>,
+        attributes_to_get: Option<&Vec<String>>,
+    ) -> Result<Reading> {
+        let mut values = Values::new();
+        let filter = match filter {
+            Some(f) => crate::legacy::filter(f, operator, &mut values)?,
+            None => None,
+        };
+        let projection = attributes_to_get
+            .map(|a| crate::legacy::attributes_to_get(a))
+            .transpose()?;
+        Ok(Reading {
+            filter,
+            projection,
+            values,
+            select: Select::All,
+        })
+    }
+
+    /// From the expressions (the key condition, if any, already parsed into `exprs`).
+    fn expressions(
+        mut exprs: Exprs,
+        filter: Option<&str>,
+        projection: Option<&str>,
+    ) -> Result<Reading> {
+        let filter = exprs.filter(filter)?;
+        let projection = exprs.projection(projection)?;
+        exprs.finish()?;
+        Ok(Reading {
+            filter,
+            projection,
+            values: exprs.values().clone(),
+            select: Select::All,
+        })
+    }
+
+    /// Checks `Select` against the projection and applies it.
+    fn selecting(mut self, param: Option<&str>) -> Result<Reading> {
+        self.select = select(param, self.projection.is_some(), false)?;
+        Ok(self)
+    }
+}
+
 /// Where and how much one Query or Scan page reads.
 struct Window {
     range: read::KeyRange,
@@ -188,35 +235,19 @@ impl Database {
         }
         let key = &table.meta.key;
         let (partition, sort, reading) = if legacy {
-            let mut values = Values::new();
             let conditions = input.key_conditions.as_ref().ok_or_else(|| {
                 TableError::validation(
                     "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
                 )
             })?;
             let (partition, sort) = legacy_key_conditions(key, conditions)?;
-            let filter = match &input.query_filter {
-                Some(f) => {
-                    crate::legacy::filter(f, input.conditional_operator.as_deref(), &mut values)?
-                }
-                None => None,
-            };
-            let projection = input
-                .attributes_to_get
-                .as_ref()
-                .map(|a| crate::legacy::attributes_to_get(a))
-                .transpose()?;
-            let select = select(input.select.as_deref(), projection.is_some(), false)?;
-            (
-                partition,
-                sort,
-                Reading {
-                    filter,
-                    projection,
-                    values,
-                    select,
-                },
-            )
+            let reading = Reading::legacy(
+                input.query_filter.as_ref(),
+                input.conditional_operator.as_deref(),
+                input.attributes_to_get.as_ref(),
+            )?
+            .selecting(input.select.as_deref())?;
+            (partition, sort, reading)
         } else {
             let text = input.key_condition_expression.as_deref().ok_or_else(|| {
                 TableError::validation(
@@ -230,35 +261,26 @@ impl Database {
                 true,
             )?;
             let kc = exprs.key_condition(text)?;
-            let filter = exprs.filter(input.filter_expression.as_deref())?;
-            let projection = exprs.projection(input.projection_expression.as_deref())?;
-            exprs.finish()?;
+            let reading = Reading::expressions(
+                exprs,
+                input.filter_expression.as_deref(),
+                input.projection_expression.as_deref(),
+            )?;
             let kq = kc
                 .resolve(
                     &key.partition.name,
                     key.sort.as_ref().map(|s| s.name.as_str()),
                 )
                 .map_err(|e| TableError::Validation(e.into_message()))?;
-            let values = exprs.values().clone();
-            let partition = key_value(&values, &kq.partition_value, &key.partition.ty)?;
+            let partition = key_value(&reading.values, &kq.partition_value, &key.partition.ty)?;
             let sort = match (&kq.sort, &key.sort) {
-                (Some(c), Some(sk)) => sort_condition(&c.comparison, &values, &sk.ty)?,
+                (Some(c), Some(sk)) => sort_condition(&c.comparison, &reading.values, &sk.ty)?,
                 _ => SortCondition::Any,
             };
-            if let Some(f) = &filter {
+            if let Some(f) = &reading.filter {
                 reject_key_in_filter(f, key)?;
             }
-            let select = select(input.select.as_deref(), projection.is_some(), false)?;
-            (
-                partition,
-                sort,
-                Reading {
-                    filter,
-                    projection,
-                    values,
-                    select,
-                },
-            )
+            (partition, sort, reading.selecting(input.select.as_deref())?)
         };
         let range = read::query_range(&partition, &sort);
         let start = start_key(key, input.exclusive_start_key.as_ref())?;
@@ -328,42 +350,25 @@ impl Database {
             ));
         }
         let reading = if legacy {
-            let mut values = Values::new();
-            let filter = match &input.scan_filter {
-                Some(f) => {
-                    crate::legacy::filter(f, input.conditional_operator.as_deref(), &mut values)?
-                }
-                None => None,
-            };
-            let projection = input
-                .attributes_to_get
-                .as_ref()
-                .map(|a| crate::legacy::attributes_to_get(a))
-                .transpose()?;
-            let select = select(input.select.as_deref(), projection.is_some(), false)?;
-            Reading {
-                filter,
-                projection,
-                values,
-                select,
-            }
+            Reading::legacy(
+                input.scan_filter.as_ref(),
+                input.conditional_operator.as_deref(),
+                input.attributes_to_get.as_ref(),
+            )?
+            .selecting(input.select.as_deref())?
         } else {
-            let mut exprs = Exprs::new(
+            let exprs = Exprs::new(
                 input.expression_attribute_names.as_ref(),
                 input.expression_attribute_values.as_ref(),
                 "FilterExpression is null",
                 modern,
             )?;
-            let filter = exprs.filter(input.filter_expression.as_deref())?;
-            let projection = exprs.projection(input.projection_expression.as_deref())?;
-            exprs.finish()?;
-            let select = select(input.select.as_deref(), projection.is_some(), false)?;
-            Reading {
-                filter,
-                projection,
-                values: exprs.values().clone(),
-                select,
-            }
+            Reading::expressions(
+                exprs,
+                input.filter_expression.as_deref(),
+                input.projection_expression.as_deref(),
+            )?
+            .selecting(input.select.as_deref())?
         };
         let start = start_key(&table.meta.key, input.exclusive_start_key.as_ref())?;
         reading.run(

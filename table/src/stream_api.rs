@@ -2,7 +2,8 @@
 //! GetRecords — as request/response types the server exposes, over the tables' change logs.
 
 use crate::catalog::{Database, Table};
-use crate::error::{violation, Result, TableError};
+use crate::error::{missing, violation, Result, TableError};
+use crate::model::wire;
 use crate::schema::StoredTable;
 use crate::streams::{self, StoredRecord, StreamInfo};
 use crate::value::Item;
@@ -11,21 +12,6 @@ use std::sync::Arc;
 use strata_streams::{
     format_sequence, parse_sequence, parse_shard_id, ChangeLog, IteratorType, ShardIterator,
 };
-
-macro_rules! wire {
-    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-        #[serde(rename_all = "PascalCase", default)]
-        pub struct $name {
-            $(
-                $(#[$fm])*
-                #[serde(skip_serializing_if = "Option::is_none")]
-                pub $field: $ty,
-            )*
-        }
-    };
-}
 
 wire!(
     /// ListStreams.
@@ -207,10 +193,6 @@ wire!(
         next_shard_iterator: Option<String>,
     }
 );
-
-fn missing(field: &str) -> TableError {
-    TableError::constraints(vec![violation(None, field, "Member must not be null")])
-}
 
 /// A stream found by ARN: its table, info and log.
 struct Found {

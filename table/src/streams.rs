@@ -101,9 +101,8 @@ pub fn stream_error(e: strata_streams::StreamError) -> TableError {
 }
 
 /// The stored form of a change record (all but the sequence number and event id, which are
-/// known only once committed).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// known only once committed); see [`StoredRecord::encode`].
+#[derive(Debug, Clone)]
 pub struct StoredRecord {
     /// `INSERT`, `MODIFY` or `REMOVE`.
     pub event_name: String,
@@ -112,18 +111,15 @@ pub struct StoredRecord {
 }
 
 /// The `dynamodb` part of a stored record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone)]
 pub struct StoredChange {
     /// Epoch seconds.
     pub approximate_creation_date_time: f64,
     /// The item's key attributes.
     pub keys: Item,
     /// The item after the change (per view type).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub new_image: Option<Item>,
     /// The item before the change (per view type).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub old_image: Option<Item>,
     /// Bytes of keys and images.
     pub size_bytes: u64,

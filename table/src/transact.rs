@@ -11,11 +11,12 @@
 use crate::capacity::{self, Report};
 use crate::catalog::{Database, Table};
 use crate::codec;
+use crate::error::missing;
 use crate::error::{violation, CancellationReason, Result, TableError};
 use crate::eval;
 use crate::expr::{Condition, UpdateExpr};
 use crate::exprs::Exprs;
-use crate::items::{check_condition, check_item, project, table_for};
+use crate::items::{check_condition, check_item, project, return_on_failure, table_for};
 use crate::model::{
     ConsumedCapacity, ItemResponse, TransactGetItemsInput, TransactGetItemsOutput,
     TransactWriteItemsInput, TransactWriteItemsOutput, Values,
@@ -59,20 +60,20 @@ struct Action {
     return_on_failure: bool,
 }
 
-fn return_on_failure(v: Option<&str>) -> Result<bool> {
-    match v {
-        None | Some("NONE") => Ok(false),
-        Some("ALL_OLD") => Ok(true),
-        Some(other) => Err(TableError::constraints(vec![violation(
-            Some(other),
-            "returnValuesOnConditionCheckFailure",
-            "Member must satisfy enum value set: [ALL_OLD, NONE]",
-        )])),
+/// Checks the number of actions of a transaction.
+fn check_count(n: usize) -> Result<()> {
+    if n == 0 || n > MAX_ACTIONS {
+        return Err(TableError::constraints(vec![violation(
+            Some(&format!("[{n} items]")),
+            "transactItems",
+            if n == 0 {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 100"
+            },
+        )]));
     }
-}
-
-fn missing(field: &str) -> TableError {
-    TableError::constraints(vec![violation(None, field, "Member must not be null")])
+    Ok(())
 }
 
 impl Database {
@@ -227,17 +228,7 @@ impl Database {
             .transact_items
             .as_ref()
             .ok_or_else(|| missing("transactItems"))?;
-        if items.is_empty() || items.len() > MAX_ACTIONS {
-            return Err(TableError::constraints(vec![violation(
-                Some(&format!("[{} items]", items.len())),
-                "transactItems",
-                if items.is_empty() {
-                    "Member must have length greater than or equal to 1"
-                } else {
-                    "Member must have length less than or equal to 100"
-                },
-            )]));
-        }
+        check_count(items.len())?;
         let token = match &input.client_request_token {
             Some(t) => {
                 if t.is_empty() || t.len() > 36 {
@@ -463,17 +454,7 @@ impl Database {
             .transact_items
             .as_ref()
             .ok_or_else(|| missing("transactItems"))?;
-        if items.is_empty() || items.len() > MAX_ACTIONS {
-            return Err(TableError::constraints(vec![violation(
-                Some(&format!("[{} items]", items.len())),
-                "transactItems",
-                if items.is_empty() {
-                    "Member must have length greater than or equal to 1"
-                } else {
-                    "Member must have length less than or equal to 100"
-                },
-            )]));
-        }
+        check_count(items.len())?;
         let mut plans = Vec::with_capacity(items.len());
         for i in items {
             let g = i.get.as_ref().ok_or_else(|| missing("get"))?;

@@ -235,6 +235,23 @@ struct RawValue {
     bs: Option<Vec<String>>,
 }
 
+/// Whether a deserialization error's message is one of the value checks of this module
+/// (DynamoDB answers those with a `ValidationException`, not a `SerializationException`).
+/// The messages are produced here and by [`crate::number::NumberError`], so the test lives
+/// next to them.
+pub fn is_value_error(message: &str) -> bool {
+    const STARTS: [&str; 7] = [
+        "Supplied AttributeValue",
+        "One or more parameter values",
+        "The parameter cannot be converted to a numeric value",
+        "Number overflow",
+        "Number underflow",
+        "Attempting to store more than 38 significant digits",
+        "Nesting Levels",
+    ];
+    STARTS.iter().any(|s| message.starts_with(s))
+}
+
 /// Why a value from the wire was rejected (DynamoDB's messages).
 pub(crate) fn invalid_set_message(kind: &str) -> String {
     // Sic: DynamoDB's message has two spaces.
