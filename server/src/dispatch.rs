@@ -118,9 +118,21 @@ pub fn dispatch(
                 .map_err(WireError::from)?;
             value(json!({}))
         }
-        "DescribeContinuousBackups" => value(json!({"ContinuousBackupsDescription": {
-            "ContinuousBackupsStatus": "DISABLED",
-            "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}})),
+        // Continuous backups are ENABLED on every table (DynamoDB's documentation); point in
+        // time recovery is not offered.
+        "DescribeContinuousBackups" => {
+            let input: Value = parse(body)?;
+            let name = input
+                .get("TableName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let name = name.rsplit(":table/").next().unwrap_or(name);
+            db.live_table(name)
+                .map_err(|_| WireError::table_not_found(name))?;
+            value(json!({"ContinuousBackupsDescription": {
+                "ContinuousBackupsStatus": "ENABLED",
+                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}}))
+        }
         _ => Err(WireError::unknown_operation()),
     }
 }

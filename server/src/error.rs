@@ -63,6 +63,15 @@ impl WireError {
         )
     }
 
+    /// A table that does not exist, as the backup operations report it.
+    pub fn table_not_found(name: &str) -> WireError {
+        WireError::new(
+            format!("{DYNAMODB_PREFIX}TableNotFoundException"),
+            format!("Table not found: {name}"),
+            400,
+        )
+    }
+
     /// A request that is too large or malformed at the HTTP level.
     pub fn validation(message: impl Into<String>) -> WireError {
         WireError::new(

@@ -53,6 +53,10 @@ struct ServeArgs {
     /// not of the machine) — for tests.
     #[arg(long)]
     relaxed_sync: bool,
+    /// Seconds a stream shard stays open before child shards take over (DynamoDB: about
+    /// four hours).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    stream_shard_lifetime: u64,
     /// The region reported in ARNs.
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -73,6 +77,7 @@ impl Default for ServeArgs {
             bind: "127.0.0.1".into(),
             in_memory: false,
             relaxed_sync: false,
+            stream_shard_lifetime: 3600,
             region: "us-east-1".into(),
             credentials: None,
             log: "info".into(),
@@ -122,8 +127,10 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         args.data_dir.clone()
     };
-    let db = strata_table::Database::open(&dir, opts)?
-        .sync_writes(!args.relaxed_sync && !args.in_memory);
+    let table_opts = strata_table::DatabaseOptions::new()
+        .sync_writes(!args.relaxed_sync && !args.in_memory)
+        .stream_shard_lifetime(std::time::Duration::from_secs(args.stream_shard_lifetime));
+    let db = strata_table::Database::open_with(&dir, opts, table_opts)?;
     let db = Arc::new(db);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

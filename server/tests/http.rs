@@ -9,63 +9,9 @@
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
+mod common;
 
-struct Running {
-    port: u16,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn start() -> Running {
-    start_with(None)
-}
-
-fn start_with(creds: Option<strata_server::sigv4::Credentials>) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(strata_table::Database::open(dir.path(), Default::default()).unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (port_tx, port_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-            let mut server = strata_server::Server::new(db, "us-east-1");
-            if let Some(c) = creds {
-                server = server.with_credentials(c);
-            }
-            let server = Arc::new(server);
-            server
-                .run(listener, async move {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-    });
-    Running {
-        port: port_rx.recv().unwrap(),
-        stop: Some(tx),
-        thread: Some(thread),
-        _dir: dir,
-    }
-}
+use common::{start, start_with};
 
 /// One raw HTTP/1.1 exchange; returns (status, headers, body).
 fn raw(
@@ -242,70 +188,33 @@ fn malformed_requests_get_dynamodb_errors_and_the_server_stays_up() {
 }
 
 #[test]
-fn boto3_drives_the_server() {
+fn boto3_suite_passes() {
     let have_boto3 = std::process::Command::new("python3")
         .args(["-c", "import boto3"])
         .status()
         .is_ok_and(|s| s.success());
     assert!(have_boto3, "boto3 is required (.ci/run installs it)");
-    let server = start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/boto3_client.py");
+    // Shards close every 10 records so the suite can follow lineage.
+    let open = common::start_configured(
+        None,
+        strata_table::DatabaseOptions::new().stream_shard_max_records(10),
+    );
+    let creds = strata_server::sigv4::load_credentials("AKIDGOOD secret-good\n").unwrap();
+    let signed = start_with(Some(creds));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/boto3_suite.py");
     let out = std::process::Command::new("python3")
         .arg(script)
+        .env("STRATA_ENDPOINT", format!("http://127.0.0.1:{}", open.port))
         .env(
-            "STRATA_ENDPOINT",
-            format!("http://127.0.0.1:{}", server.port),
+            "STRATA_SIGNED_ENDPOINT",
+            format!("http://127.0.0.1:{}", signed.port),
         )
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "boto3 client failed:\n{}\n{}",
+        "the boto3 suite failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn with_credentials_requests_must_carry_a_valid_signature() {
-    let creds = strata_server::sigv4::load_credentials("AKIDGOOD secret-good\n").unwrap();
-    let server = start_with(Some(creds));
-    let script = r#"
-import os, sys, boto3
-from botocore.exceptions import ClientError
-def client(key, secret):
-    return boto3.client("dynamodb", endpoint_url=os.environ["STRATA_ENDPOINT"], region_name="us-east-1",
-                        aws_access_key_id=key, aws_secret_access_key=secret)
-assert client("AKIDGOOD", "secret-good").list_tables()["TableNames"] == []
-for key, secret, code in [("AKIDGOOD", "wrong", "InvalidSignatureException"),
-                          ("AKIDNONE", "secret-good", "UnrecognizedClientException")]:
-    try:
-        client(key, secret).list_tables()
-        sys.exit(f"{key}/{secret} was accepted")
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == code, e.response
-print("sigv4: ok")
-"#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .env(
-            "STRATA_ENDPOINT",
-            format!("http://127.0.0.1:{}", server.port),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // An unsigned request is refused too.
-    let (status, _, body) = raw(server.port, "DynamoDB_20120810.ListTables", b"{}", &[]);
-    let body: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(status, 400);
-    assert_eq!(
-        body["__type"],
-        "com.amazon.coral.service#MissingAuthenticationTokenException"
     );
 }

@@ -14,6 +14,7 @@ use crate::model::{
     DescribeTableOutput, ListTablesInput, ListTablesOutput, TableNameInput, UpdateTableInput,
     UpdateTableOutput,
 };
+use crate::options::DatabaseOptions;
 use crate::schema::{KeyAttribute, KeySchema, StoredTable};
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use strata_engine::{Db, Keyspace, Options, WriteOptions};
+use strata_streams::LogOptions;
 
 /// The keyspace holding the catalog.
 const CATALOG: &str = "sys/tables";
@@ -42,10 +44,10 @@ pub struct Table {
 }
 
 impl Table {
-    fn open(db: &Db, meta: StoredTable, items: Keyspace) -> Result<Table> {
+    fn open(db: &Db, meta: StoredTable, items: Keyspace, logs: &LogOptions) -> Result<Table> {
         let stream = match meta.streams.last().filter(|s| s.enabled) {
             Some(info) => {
-                let log = crate::streams::open_log(db, &meta, info)?;
+                let log = crate::streams::open_log(db, &meta, info, logs)?;
                 log.spawn_maintenance()
                     .map_err(crate::streams::stream_error)?;
                 Some(crate::streams::TableStream {
@@ -57,7 +59,7 @@ impl Table {
         };
         let mut old_streams = Vec::new();
         for info in meta.streams.iter().filter(|s| !s.enabled) {
-            let log = crate::streams::open_log(db, &meta, info)?;
+            let log = crate::streams::open_log(db, &meta, info, logs)?;
             if !log.is_sealed().map_err(crate::streams::stream_error)? {
                 log.seal().map_err(crate::streams::stream_error)?;
             }
@@ -93,6 +95,8 @@ pub struct Database {
     tokens: crate::transact::Tokens,
     /// How item writes commit: fsynced before they are acknowledged, or not.
     write_options: WriteOptions,
+    /// The table layer's settings.
+    options: DatabaseOptions,
 }
 
 impl std::fmt::Debug for Database {
@@ -127,8 +131,22 @@ impl Database {
         Database::new(Db::open(path, opts)?)
     }
 
-    /// The table layer over an open engine.
+    /// Opens (or creates) a database in directory `path` with table-layer `options`.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        opts: Options,
+        options: DatabaseOptions,
+    ) -> Result<Database> {
+        Database::with_options(Db::open(path, opts)?, options)
+    }
+
+    /// The table layer over an open engine, with the default [`DatabaseOptions`].
     pub fn new(db: Db) -> Result<Database> {
+        Database::with_options(db, DatabaseOptions::default())
+    }
+
+    /// The table layer over an open engine.
+    pub fn with_options(db: Db, options: DatabaseOptions) -> Result<Database> {
         let catalog = db.keyspace(CATALOG)?;
         let mut tables = BTreeMap::new();
         let mut next_id = 1;
@@ -146,7 +164,10 @@ impl Database {
             let items = db
                 .existing_keyspace(&meta.keyspace_name())
                 .map_err(|_| corrupt(format!("table {} has no item keyspace", meta.name)))?;
-            tables.insert(meta.name.clone(), Arc::new(Table::open(&db, meta, items)?));
+            tables.insert(
+                meta.name.clone(),
+                Arc::new(Table::open(&db, meta, items, &options.stream_log)?),
+            );
         }
         // Keyspaces of tables whose creation or deletion a crash interrupted.
         let live: Vec<String> = tables.values().map(|t| t.meta.keyspace_name()).collect();
@@ -162,16 +183,14 @@ impl Database {
             next_id: AtomicU64::new(next_id),
             ddl: Mutex::new(()),
             tokens: Default::default(),
-            write_options: WriteOptions::default(),
+            write_options: WriteOptions::new().sync(options.sync_writes),
+            options,
         })
     }
 
-    /// Makes every acknowledged item write durable (fsynced, with group commit sharing the
-    /// fsyncs of concurrent writers) — DynamoDB's guarantee — or not (the default for an
-    /// embedded database: durable against a process crash, not a power loss).
-    pub fn sync_writes(mut self, yes: bool) -> Self {
-        self.write_options = WriteOptions::new().sync(yes);
-        self
+    /// The options new stream change logs are created with.
+    pub(crate) fn stream_log_options(&self) -> &LogOptions {
+        &self.options.stream_log
     }
 
     /// The options item writes commit with.
@@ -237,7 +256,7 @@ impl Database {
             tags: check_tags(input.tags.as_deref().unwrap_or_default())?,
         };
         let items = self.db.keyspace(&meta.keyspace_name())?;
-        let table = Table::open(&self.db, meta, items)?;
+        let table = Table::open(&self.db, meta, items, &self.options.stream_log)?;
         let meta = &table.meta;
         let mut batch = strata_engine::WriteBatch::new();
         batch.put_in(&self.catalog, NEXT_ID, (id + 1).to_string());
@@ -410,7 +429,12 @@ impl Database {
         self.db.write(batch, WriteOptions::new().sync(true))?;
         let (count, size) = table.count_and_size()?;
         let description = meta.describe("ACTIVE", count, size);
-        let updated = Table::open(&self.db, meta, table.items.clone())?;
+        let updated = Table::open(
+            &self.db,
+            meta,
+            table.items.clone(),
+            &self.options.stream_log,
+        )?;
         self.tables
             .write()
             .insert(name.to_owned(), Arc::new(updated));
@@ -496,7 +520,12 @@ impl Database {
         );
         self.db.write(batch, WriteOptions::new().sync(true))?;
         let name = meta.name.clone();
-        let updated = Table::open(&self.db, meta, table.items.clone())?;
+        let updated = Table::open(
+            &self.db,
+            meta,
+            table.items.clone(),
+            &self.options.stream_log,
+        )?;
         self.tables.write().insert(name, Arc::new(updated));
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod items;
 pub mod legacy;
 pub mod model;
 pub mod number;
+pub mod options;
 pub mod query;
 pub mod read;
 pub mod schema;
@@ -29,6 +30,7 @@ pub use builder::TableRef;
 pub use catalog::{Database, Table};
 pub use error::{Result, TableError};
 pub use number::Number;
+pub use options::DatabaseOptions;
 pub use value::{AttributeValue, Item};
 
 /// The region strata reports in ARNs.

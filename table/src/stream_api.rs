@@ -228,7 +228,7 @@ impl Database {
             .find(|s| s.label == label)
             .cloned()
             .ok_or_else(|| stream_not_found(arn))?;
-        let log = streams::open_log(self.engine(), &table.meta, &info)?;
+        let log = streams::open_log(self.engine(), &table.meta, &info, self.stream_log_options())?;
         Ok(Found { table, info, log })
     }
 
@@ -426,7 +426,7 @@ impl Database {
         }
         let (log_name, iter) = ShardIterator::from_token(token).map_err(streams::stream_error)?;
         let (table, info) = self.stream_of_log(&log_name)?;
-        let log = streams::open_log(self.engine(), &table, &info)?;
+        let log = streams::open_log(self.engine(), &table, &info, self.stream_log_options())?;
         let page = log
             .get_records(&iter, limit as usize)
             .map_err(streams::stream_error)?;

@@ -79,13 +79,15 @@ pub fn label(ms: u64) -> String {
     )
 }
 
-/// Opens the change log of `info`.
+/// Opens the change log of `info`; `options` apply if it is created now (a log keeps the
+/// options it was created with).
 pub fn open_log(
     db: &strata_engine::Db,
     table: &StoredTable,
     info: &StreamInfo,
+    options: &LogOptions,
 ) -> Result<ChangeLog> {
-    ChangeLog::open(db, &info.log_name(table), LogOptions::default()).map_err(stream_error)
+    ChangeLog::open(db, &info.log_name(table), options.clone()).map_err(stream_error)
 }
 
 /// A streams-layer error as a table error.
