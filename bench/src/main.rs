@@ -4,6 +4,7 @@
 //! and CPU time are the engine's own; engines are interleaved across repetitions to spread the
 //! noise of a shared machine. See bench/README.md.
 
+mod dynamo;
 mod engines;
 mod metrics;
 mod streams;
@@ -130,8 +131,8 @@ fn run_child(a: &Args, engine_name: &str, root: &Path) -> engines::Result<()> {
             eprintln!("   {name}: skipped, change logs are strata's");
             continue;
         }
-        if workloads::TABLE.contains(&base) && engine.tables().is_none() {
-            eprintln!("   {name}: skipped, the table layer is strata's");
+        if workloads::TABLE.contains(&base) && engine.dynamo().is_none() {
+            eprintln!("   {name}: skipped, {engine_name} has no DynamoDB API");
             continue;
         }
         if workloads::TRANSACTIONS.contains(&base) && !engine.supports_transactions() {

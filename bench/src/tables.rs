@@ -2,24 +2,20 @@
 //! table `bench` (partition key `pk` S, sort key `sk` N) of `--num`/10 items in partitions
 //! of 100, values the size of `--value-size`.
 
+use crate::dynamo::DynamoApi;
 use crate::engines::Result;
 use crate::workloads::{key, Params, Run, ValueGen};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use strata_table::Database;
-
-fn req<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
-    Ok(serde_json::from_value(v)?)
-}
 
 /// The number of items the table workloads use.
 fn items(p: &Params) -> u64 {
     (p.num / 10).max(100)
 }
 
-fn ensure_table(db: &Database, name: &str, stream: bool) -> Result<()> {
-    if db.live_table(name).is_ok() {
+fn ensure_table(db: &dyn DynamoApi, name: &str, stream: bool) -> Result<()> {
+    if db.has_table(name) {
         return Ok(());
     }
     let mut spec = json!({
@@ -34,8 +30,7 @@ fn ensure_table(db: &Database, name: &str, stream: bool) -> Result<()> {
         spec["StreamSpecification"] =
             json!({"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"});
     }
-    db.create_table(req(spec)?)?;
-    Ok(())
+    db.create_table(spec)
 }
 
 /// Item `i`'s key: partition `i / 100`, sort key `i % 100`.
@@ -46,7 +41,7 @@ fn item_key(i: u64, p: &Params, kb: &mut Vec<u8>) -> serde_json::Value {
 
 /// Runs table workload `name`, timing each operation in `run`.
 pub fn run(
-    db: &Database,
+    db: &dyn DynamoApi,
     name: &str,
     p: &Params,
     run: &mut Run,
@@ -67,17 +62,16 @@ pub fn run(
             for i in 0..n {
                 let mut item = item_key(i, p, &mut kb);
                 item["v"] = json!({"S": String::from_utf8_lossy(values.next())});
-                let r = req(json!({"TableName": table, "Item": item}))?;
-                run.timed(|| Ok(db.put_item(r)?))?;
+                let call = db.put_item(json!({"TableName": table, "Item": item}))?;
+                run.timed(call)?;
             }
             run.user_bytes = n * (p.key_size + 8 + p.value_size) as u64;
         }
         "table-get" => {
             for _ in 0..n {
                 let k = item_key(rng.gen_range(0..n), p, &mut kb);
-                let r = req(json!({"TableName": "bench", "Key": k}))?;
-                let out = run.timed(|| Ok(db.get_item(r)?))?;
-                if out.item.is_none() {
+                let call = db.get_item(json!({"TableName": "bench", "Key": k}))?;
+                if !run.timed(call)? {
                     return Err("table-get: an item is missing (run table-put first)".into());
                 }
             }
@@ -85,25 +79,22 @@ pub fn run(
         "table-update" => {
             for _ in 0..n {
                 let k = item_key(rng.gen_range(0..n), p, &mut kb);
-                let r = req(json!({"TableName": "bench", "Key": k,
+                let call = db.update_item(json!({"TableName": "bench", "Key": k,
                     "UpdateExpression": "ADD hits :one",
                     "ExpressionAttributeValues": {":one": {"N": "1"}}}))?;
-                run.timed(|| Ok(db.update_item(r)?))?;
+                run.timed(call)?;
             }
         }
         _ => {
             let partitions = n / 100;
             for _ in 0..partitions.max(1) * 2 {
                 key(rng.gen_range(0..partitions.max(1)), p.key_size, &mut kb);
-                let r = req(
-                    json!({"TableName": "bench", "KeyConditionExpression": "pk = :p",
-                    "ExpressionAttributeValues": {":p": {"S": String::from_utf8_lossy(&kb)}}}),
-                )?;
-                let out = run.timed(|| Ok(db.query(r)?))?;
-                if out.count != 100 {
-                    return Err(
-                        format!("table-query100: {} items in a partition", out.count).into(),
-                    );
+                let call = db.query(json!({"TableName": "bench",
+                    "KeyConditionExpression": "pk = :p",
+                    "ExpressionAttributeValues": {":p": {"S": String::from_utf8_lossy(&kb)}}}))?;
+                let count = run.timed(call)?;
+                if count != 100 {
+                    return Err(format!("table-query100: {count} items in a partition").into());
                 }
             }
         }

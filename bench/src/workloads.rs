@@ -425,8 +425,8 @@ pub fn run(
         }
         "table-put" | "table-put-stream" | "table-get" | "table-update" | "table-query100" => {
             let tables = engine
-                .tables()
-                .ok_or("the table workloads run on strata only")?;
+                .dynamo()
+                .ok_or("the table workloads run on strata and dynoxide only")?;
             crate::tables::run(tables, base, p, &mut run, &mut values)?;
         }
         "stream-write" | "stream-write-off" | "stream-latency" => {

@@ -19,8 +19,9 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
 
 fn reply<T: Serialize>(out: Result<T, strata_table::TableError>) -> Result<Vec<u8>, WireError> {
     let out = out.map_err(WireError::from)?;
-    // Straight to bytes: no intermediate `Value` tree for large responses.
-    serde_json::to_vec(&out).map_err(|e| WireError::internal(e.to_string()))
+    // Straight to bytes, no intermediate `Value` tree, with sonic-rs's SIMD string escaping:
+    // escaping item strings byte by byte was a quarter of a Query's cost.
+    sonic_rs::to_vec(&out).map_err(|e| WireError::internal(e.to_string()))
 }
 
 fn value(v: Value) -> Result<Vec<u8>, WireError> {

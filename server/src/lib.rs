@@ -180,10 +180,29 @@ impl Server {
         } else {
             body
         };
+        if !may_wait(&target, self.db.syncs_writes()) {
+            // Short CPU work: run it here; a hand-off to another thread would cost more
+            // (two context switches) than the request itself.
+            return dispatch(&self.db, &target, &body, &self.region);
+        }
         let server = self.clone();
         tokio::task::spawn_blocking(move || dispatch(&server.db, &target, &body, &server.region))
             .await
             .map_err(|e| WireError::internal(format!("the request handler failed: {e}")))?
+    }
+}
+
+/// Whether operation `target` may wait on the disk or run long, and so belongs on the
+/// blocking pool rather than an async worker: writes when they are fsynced (concurrent
+/// writers then share fsyncs through group commit, each waiting on its own thread), table
+/// creation and deletion (manifest writes), and Scan (a page is up to 1 MB of items).
+fn may_wait(target: &str, synced_writes: bool) -> bool {
+    let op = target.rsplit('.').next().unwrap_or(target);
+    match op {
+        "CreateTable" | "UpdateTable" | "DeleteTable" | "Scan" => true,
+        "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" | "TransactWriteItems"
+        | "TagResource" | "UntagResource" => synced_writes,
+        _ => false,
     }
 }
 
@@ -199,7 +218,32 @@ fn request_id() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::thread_rng();
-    (0..52)
-        .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
-        .collect()
+    let mut id = String::with_capacity(52);
+    // Three random u128s hold 3 × 24 base-36 digits (36^24 < 2^128): one draw per 24 chars.
+    while id.len() < 52 {
+        let mut bits: u128 = rng.gen();
+        for _ in 0..24.min(52 - id.len()) {
+            id.push(char::from(CHARS[(bits % 36) as usize]));
+            bits /= 36;
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_52_upper_case_alphanumerics_and_distinct() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            assert_eq!(id.len(), 52, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                "{id}"
+            );
+        }
+    }
 }

@@ -193,6 +193,11 @@ impl Database {
         &self.options.stream_log
     }
 
+    /// Whether acknowledged item writes are fsynced first ([`DatabaseOptions::sync_writes`]).
+    pub fn syncs_writes(&self) -> bool {
+        self.options.sync_writes
+    }
+
     /// The options item writes commit with.
     pub(crate) fn write_options(&self) -> WriteOptions {
         self.write_options

@@ -46,6 +46,8 @@ impl Conn {
     fn open(addr: &str) -> std::io::Result<Conn> {
         let s = TcpStream::connect(addr)?;
         s.set_nodelay(true)?;
+        // A server that stops answering fails the run instead of hanging it.
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
         Ok(Conn {
             reader: BufReader::new(s.try_clone()?),
             writer: s,
@@ -53,7 +55,9 @@ impl Conn {
         })
     }
 
-    /// Sends one request and reads the response; returns (status, body).
+    /// Sends one request and reads the response; returns (status, body). Follows the
+    /// server's `Connection: close` (moto's development server closes every connection) by
+    /// reconnecting for the next request, and reads chunked bodies.
     fn call(&mut self, op: &str, body: &Value) -> std::io::Result<(u16, Vec<u8>)> {
         let body = body.to_string();
         let req = format!(
@@ -63,13 +67,20 @@ impl Conn {
         );
         self.writer.write_all(req.as_bytes())?;
         let mut line = String::new();
-        self.reader.read_line(&mut line)?;
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ));
+        }
         let status: u16 = line
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let mut len = 0usize;
+        let mut chunked = false;
+        let mut close = line.starts_with("HTTP/1.0");
         loop {
             line.clear();
             self.reader.read_line(&mut line)?;
@@ -78,13 +89,39 @@ impl Conn {
                 break;
             }
             if let Some((k, v)) = l.split_once(':') {
+                let v = v.trim();
                 if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
+                    len = v.parse().unwrap_or(0);
+                } else if k.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = v.eq_ignore_ascii_case("chunked");
+                } else if k.eq_ignore_ascii_case("connection") {
+                    close = v.eq_ignore_ascii_case("close");
                 }
             }
         }
-        let mut out = vec![0; len];
-        self.reader.read_exact(&mut out)?;
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line)?;
+                let size =
+                    usize::from_str_radix(line.trim_end().split(';').next().unwrap_or(""), 16)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                let start = out.len();
+                out.resize(start + size + 2, 0);
+                self.reader.read_exact(&mut out[start..])?;
+                out.truncate(start + size);
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            out.resize(len, 0);
+            self.reader.read_exact(&mut out)?;
+        }
+        if close {
+            *self = Conn::open(&self.host)?;
+        }
         Ok((status, out))
     }
 }

@@ -4,6 +4,8 @@
 
 mod strata;
 
+#[cfg(feature = "dynoxide")]
+mod dynoxide;
 #[cfg(feature = "fjall")]
 mod fjall;
 #[cfg(feature = "redb")]
@@ -49,8 +51,9 @@ pub trait Engine: Send + Sync {
     fn strata_db(&self) -> Option<&strata_engine::Db> {
         None
     }
-    /// strata's table layer over this engine, for the table workloads (strata only).
-    fn tables(&self) -> Option<&strata_table::Database> {
+    /// DynamoDB's item operations over this engine, for the table workloads (strata's
+    /// table layer, Dynoxide).
+    fn dynamo(&self) -> Option<&dyn crate::dynamo::DynamoApi> {
         None
     }
     /// Whether [`Engine::transact`] is implemented.
@@ -79,6 +82,9 @@ pub fn available() -> Vec<&'static str> {
     if cfg!(feature = "redb") {
         v.push("redb");
     }
+    if cfg!(feature = "dynoxide") {
+        v.push("dynoxide");
+    }
     v
 }
 
@@ -92,6 +98,8 @@ pub fn open(name: &str, dir: &Path, cfg: &Config) -> Result<Box<dyn Engine>> {
         "rocksdb-otxn" => Ok(Box::new(rocksdb_otxn::RocksOtxn::open(dir, cfg)?)),
         #[cfg(feature = "fjall")]
         "fjall" => Ok(Box::new(fjall::Fjall::open(dir, cfg)?)),
+        #[cfg(feature = "dynoxide")]
+        "dynoxide" => Ok(Box::new(dynoxide::Dynoxide::open(dir, cfg)?)),
         #[cfg(feature = "redb")]
         "redb" => Ok(Box::new(redb::Redb::open(dir, cfg)?)),
         other => Err(format!(

@@ -86,12 +86,14 @@ impl Engine for Strata {
         Some(&self.db)
     }
 
-    fn tables(&self) -> Option<&strata_table::Database> {
+    fn dynamo(&self) -> Option<&dyn crate::dynamo::DynamoApi> {
         if self.tables.get().is_none() {
             let db = strata_table::Database::new(self.db.clone()).ok()?;
             let _ = self.tables.set(db);
         }
-        self.tables.get()
+        self.tables
+            .get()
+            .map(|t| t as &dyn crate::dynamo::DynamoApi)
     }
 
     fn supports_transactions(&self) -> bool {
