@@ -78,6 +78,35 @@ fn start_key(key: &KeySchema, start: Option<&Item>) -> Result<Option<Vec<u8>>> {
     })
 }
 
+/// Checks that a Query's `ExclusiveStartKey` lies inside its key condition, as DynamoDB
+/// does: a start key whose sort key fails the sort-key condition "does not match the range
+/// key predicate"; one in another partition is "outside query boundaries". (The wording is
+/// DynamoDB's as dynalite records it; DynamoDB Local says "does not match the range key
+/// predicate" for both.)
+fn start_within(
+    key: &KeySchema,
+    engine_key: &[u8],
+    start: &Item,
+    partition: &AttributeValue,
+    sort: &SortCondition,
+) -> Result<()> {
+    if *sort != SortCondition::Any {
+        if let Some(start_partition) = start.get(&key.partition.name) {
+            if !read::contains(&read::query_range(start_partition, sort), engine_key) {
+                return Err(TableError::validation(
+                    "The provided starting key does not match the range key predicate",
+                ));
+            }
+        }
+    }
+    if !engine_key.starts_with(&crate::codec::partition_prefix(partition)) {
+        return Err(TableError::validation(
+            "The provided starting key is outside query boundaries based on provided conditions",
+        ));
+    }
+    Ok(())
+}
+
 /// The filter, projection and paging shared by Query and Scan.
 struct Reading {
     filter: Option<Condition>,
@@ -284,6 +313,9 @@ impl Database {
         };
         let range = read::query_range(&partition, &sort);
         let start = start_key(key, input.exclusive_start_key.as_ref())?;
+        if let (Some(engine_key), Some(item)) = (&start, &input.exclusive_start_key) {
+            start_within(key, engine_key, item, &partition, &sort)?;
+        }
         reading.run(
             &table,
             self,

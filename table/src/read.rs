@@ -68,6 +68,21 @@ pub fn query_range(partition: &AttributeValue, sort: &SortCondition) -> KeyRange
     }
 }
 
+/// Whether `key` lies inside `range`.
+pub fn contains(range: &KeyRange, key: &[u8]) -> bool {
+    let above = match &range.0 {
+        Bound::Included(l) => key >= l.as_slice(),
+        Bound::Excluded(l) => key > l.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let below = match &range.1 {
+        Bound::Included(h) => key <= h.as_slice(),
+        Bound::Excluded(h) => key < h.as_slice(),
+        Bound::Unbounded => true,
+    };
+    above && below
+}
+
 /// The bound just past every key starting with `prefix`.
 fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
     let mut end = prefix.to_vec();
@@ -208,17 +223,7 @@ mod tests {
     use super::*;
 
     fn within(range: &KeyRange, key: &[u8]) -> bool {
-        let above = match &range.0 {
-            Bound::Included(l) => key >= l.as_slice(),
-            Bound::Excluded(l) => key > l.as_slice(),
-            Bound::Unbounded => true,
-        };
-        let below = match &range.1 {
-            Bound::Included(h) => key <= h.as_slice(),
-            Bound::Excluded(h) => key < h.as_slice(),
-            Bound::Unbounded => true,
-        };
-        above && below
+        contains(range, key)
     }
 
     #[test]

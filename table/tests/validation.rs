@@ -1,0 +1,136 @@
+//! Request validation DynamoDB does and strata once missed, found by the differential test
+//! against DynamoDB Local and Dynoxide (`tests/differential/DIFFERENCES.md`, entries B1–B14):
+//! each test names its entry, and checks the error type, DynamoDB's message, and that a
+//! rejected write wrote nothing.
+
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
+
+use serde_json::{json, Value};
+use strata_table::{Database, TableError};
+
+fn req<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+/// Tables `hrt` (pk S, sk N) and `hto` (pk S), with items `hrt` (a, 1..=5) and `hto` a, b.
+fn setup() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), strata_engine::Options::default()).unwrap();
+    db.create_table(req(json!({
+        "TableName": "hrt",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                 {"AttributeName": "sk", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })))
+    .unwrap();
+    db.create_table(req(json!({
+        "TableName": "hto",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })))
+    .unwrap();
+    for sk in 1..=5 {
+        db.put_item(req(json!({"TableName": "hrt", "Item": {
+            "pk": {"S": "a"}, "sk": {"N": sk.to_string()}, "n": {"N": "1"}}})))
+            .unwrap();
+    }
+    for pk in ["a", "b"] {
+        db.put_item(req(
+            json!({"TableName": "hto", "Item": {"pk": {"S": pk}, "n": {"N": "1"}}}),
+        ))
+        .unwrap();
+    }
+    (dir, db)
+}
+
+/// The error's type and message.
+fn err(r: Result<impl std::fmt::Debug, TableError>) -> (String, String) {
+    let e = r.unwrap_err();
+    (e.code().to_owned(), e.to_string())
+}
+
+fn validation(message: &str) -> (String, String) {
+    ("ValidationException".to_owned(), message.to_owned())
+}
+
+#[test]
+fn b8_query_start_key_must_lie_inside_the_key_condition() {
+    let (_d, db) = setup();
+    let query = |cond: &str, values: Value, start: Value| {
+        db.query(req(
+            json!({"TableName": if start.get("sk").is_some() { "hrt" } else { "hto" },
+            "KeyConditionExpression": cond, "ExpressionAttributeValues": values,
+            "ExclusiveStartKey": start}),
+        ))
+    };
+    let outside = validation(
+        "The provided starting key is outside query boundaries based on provided conditions",
+    );
+    let predicate = validation("The provided starting key does not match the range key predicate");
+    // Another partition.
+    assert_eq!(
+        err(query(
+            "pk = :h",
+            json!({":h": {"S": "h10"}}),
+            json!({"pk": {"S": "h3"}})
+        )),
+        outside
+    );
+    assert_eq!(
+        err(query(
+            "pk = :h",
+            json!({":h": {"S": "b"}}),
+            json!({"pk": {"S": "a"}, "sk": {"N": "2"}})
+        )),
+        outside
+    );
+    // A sort key outside the sort-key condition.
+    for (cond, values) in [
+        (
+            "pk = :h AND sk > :s",
+            json!({":h": {"S": "a"}, ":s": {"N": "2"}}),
+        ),
+        (
+            "pk = :h AND sk BETWEEN :s AND :t",
+            json!({":h": {"S": "a"}, ":s": {"N": "3"}, ":t": {"N": "4"}}),
+        ),
+        (
+            "pk = :h AND sk = :s",
+            json!({":h": {"S": "a"}, ":s": {"N": "3"}}),
+        ),
+    ] {
+        assert_eq!(
+            err(query(
+                cond,
+                values,
+                json!({"pk": {"S": "a"}, "sk": {"N": "2"}})
+            )),
+            predicate,
+            "{cond}"
+        );
+    }
+    // Legacy KeyConditions are checked alike.
+    let legacy = db.query(req(json!({"TableName": "hrt",
+        "KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+                          "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "3"}]}},
+        "ExclusiveStartKey": {"pk": {"S": "a"}, "sk": {"N": "1"}}})));
+    assert_eq!(err(legacy), predicate);
+    // A start key inside the condition resumes after it.
+    let out = query(
+        "pk = :h AND sk >= :s",
+        json!({":h": {"S": "a"}, ":s": {"N": "2"}}),
+        json!({"pk": {"S": "a"}, "sk": {"N": "2"}}),
+    )
+    .unwrap();
+    assert_eq!(out.count, 3);
+    let out = query(
+        "pk = :h",
+        json!({":h": {"S": "a"}}),
+        json!({"pk": {"S": "a"}}),
+    )
+    .unwrap();
+    assert_eq!(out.count, 0);
+}
