@@ -180,6 +180,17 @@ impl Database {
             values: input.expression_attribute_values.as_ref(),
         })?;
         let new_size = item_size(&item);
+        if condition.is_none()
+            && !want_old
+            && report == Report::None
+            && !crate::write::table_needs_old_image(&table)
+        {
+            crate::write::put_blind(self.engine(), self.write_options(), &table, &key, &item)?;
+            return Ok(WriteItemOutput {
+                attributes: None,
+                consumed_capacity: None,
+            });
+        }
         let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
             check_condition(condition.as_ref(), &values, old, on_failure)?;
             Ok(Decision::Put(item.clone()))

@@ -27,6 +27,29 @@ pub struct Written {
     pub new: Option<Item>,
 }
 
+/// Whether a write to `table` must see the item it replaces for reasons of the table's own
+/// (a stream record carries the old image). Requests add theirs: a condition, ReturnValues,
+/// consumed capacity (sized by the larger of the two items).
+pub fn table_needs_old_image(table: &Table) -> bool {
+    table.stream.is_some()
+}
+
+/// Stores `item` at `key` without reading what it replaces: one engine write, no
+/// transaction. For puts that need nothing of the old item (see [`table_needs_old_image`]);
+/// still serializable against transactions, which see every write in their conflict check.
+pub fn put_blind(
+    db: &Db,
+    opts: strata_engine::WriteOptions,
+    table: &Table,
+    key: &[u8],
+    item: &Item,
+) -> Result<()> {
+    let mut batch = strata_engine::WriteBatch::new();
+    batch.put_in(&table.items, key, codec::encode_item(item));
+    db.write(batch, opts)?;
+    Ok(())
+}
+
 /// How many times a write is retried after losing a race before giving up.
 const MAX_ATTEMPTS: usize = 10_000;
 
