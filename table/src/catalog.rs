@@ -2,8 +2,9 @@
 //! engine keyspace, and the table operations CreateTable, DescribeTable, ListTables,
 //! UpdateTable and DeleteTable.
 //!
-//! Each table's items live in their own engine keyspace, named after the table and a creation
-//! id, so deleting a table drops its keyspace (no per-item deletes) and a table created again
+//! Each table's items live in their own engine keyspace, named after the table's creation id
+//! (tables created before names could be 255 characters long: after the name and the id), so
+//! deleting a table drops its keyspace (no per-item deletes) and a table created again
 //! under the same name starts empty. Creation makes the keyspace, then writes the catalog
 //! entry (fsynced); deletion removes the entry (fsynced), then drops the keyspace. A crash in
 //! between leaves a keyspace no entry names, which [`Database::open`] drops.
@@ -222,6 +223,15 @@ impl Database {
             .ok_or_else(|| TableError::table_not_found(name))
     }
 
+    /// The live table with creation id `id`, if any.
+    pub(crate) fn live_table_by_id(&self, id: u64) -> Option<Arc<Table>> {
+        self.tables
+            .read()
+            .values()
+            .find(|t| t.meta.id == id)
+            .cloned()
+    }
+
     /// CreateTable.
     pub fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?.to_owned();
@@ -259,6 +269,7 @@ impl Database {
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             streams,
             tags: check_tags(input.tags.as_deref().unwrap_or_default())?,
+            named_by_id: true,
         };
         let items = self.db.keyspace(&meta.keyspace_name())?;
         let table = Table::open(&self.db, meta, items, &self.options.stream_log)?;
@@ -605,6 +616,7 @@ fn new_stream(
                 view_type: view,
                 enabled: true,
                 created: ms as f64 / 1000.0,
+                named_by_id: true,
             }))
         }
     }

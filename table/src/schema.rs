@@ -203,12 +203,21 @@ pub struct StoredTable {
     /// Tags (key → value).
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
+    /// Whether the table's keyspaces are named by its id alone (`table/<id>`), as every table
+    /// created since names may be 255 characters long is; older entries (without the field)
+    /// keep their name-based keyspaces (`table/<name>/<id>`), which a long name overflows.
+    #[serde(default)]
+    pub named_by_id: bool,
 }
 
 impl StoredTable {
     /// The engine keyspace holding the table's items.
     pub fn keyspace_name(&self) -> String {
-        format!("table/{}/{}", self.name, self.id)
+        if self.named_by_id {
+            format!("table/{}", self.id)
+        } else {
+            format!("table/{}/{}", self.name, self.id)
+        }
     }
 
     /// The table's ARN.

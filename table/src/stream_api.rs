@@ -466,10 +466,20 @@ impl Database {
                 "Requested resource not found: the stream of this iterator no longer exists".into(),
             )
         };
+        // `table/<id>/stream/<label>`, or before logs were named by id
+        // `table/<name>/<id>/stream/<label>` (see `StreamInfo::log_name`).
         let rest = log.strip_prefix("table/").ok_or_else(gone)?;
-        let (table_name, rest) = rest.split_once('/').ok_or_else(gone)?;
-        let (_, label) = rest.split_once("/stream/").ok_or_else(gone)?;
-        let table = self.live_table(table_name).map_err(|_| gone())?;
+        let (first, rest) = rest.split_once('/').ok_or_else(gone)?;
+        let (table, label) = match rest.strip_prefix("stream/") {
+            Some(label) => {
+                let id = first.parse().map_err(|_| gone())?;
+                (self.live_table_by_id(id).ok_or_else(gone)?, label)
+            }
+            None => {
+                let (_, label) = rest.split_once("/stream/").ok_or_else(gone)?;
+                (self.live_table(first).map_err(|_| gone())?, label)
+            }
+        };
         let info = table
             .meta
             .streams

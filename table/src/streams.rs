@@ -29,6 +29,11 @@ pub struct StreamInfo {
     pub enabled: bool,
     /// Epoch seconds.
     pub created: f64,
+    /// Whether the change log is named by the table's id (`table/<id>/stream/<label>`), as
+    /// every stream created since table names may be 255 characters long is; older streams
+    /// (without the field) keep their name-based logs.
+    #[serde(default)]
+    pub named_by_id: bool,
 }
 
 /// The view types.
@@ -45,7 +50,11 @@ pub struct TableStream {
 impl StreamInfo {
     /// The change log's name.
     pub fn log_name(&self, table: &StoredTable) -> String {
-        format!("table/{}/{}/stream/{}", table.name, table.id, self.label)
+        if self.named_by_id {
+            format!("table/{}/stream/{}", table.id, self.label)
+        } else {
+            format!("table/{}/{}/stream/{}", table.name, table.id, self.label)
+        }
     }
 
     /// The stream ARN.
@@ -310,6 +319,35 @@ mod tests {
         assert_eq!(label(0), "1970-01-01T00:00:00.000");
         assert_eq!(label(1_700_000_000_123), "2023-11-14T22:13:20.123");
         assert_eq!(label(951_782_400_000), "2000-02-29T00:00:00.000");
+    }
+
+    #[test]
+    fn logs_are_named_by_table_id_except_those_stored_before() {
+        let table: StoredTable = serde_json::from_value(serde_json::json!({
+            "name": "t".repeat(255), "id": 7,
+            "key": {"partition": {"name": "pk", "ty": "S"}, "sort": null},
+            "attribute_definitions": [], "created": 0.0, "billing_mode": "PAY_PER_REQUEST",
+            "read_units": 0, "write_units": 0, "deletion_protection": false
+        }))
+        .unwrap();
+        let old: StreamInfo = serde_json::from_value(serde_json::json!({
+            "label": "2000-02-29T00:00:00.000", "view_type": "KEYS_ONLY",
+            "enabled": true, "created": 0.0
+        }))
+        .unwrap();
+        assert_eq!(
+            old.log_name(&table),
+            format!("table/{}/7/stream/2000-02-29T00:00:00.000", table.name)
+        );
+        let new = StreamInfo {
+            named_by_id: true,
+            ..old
+        };
+        assert_eq!(
+            new.log_name(&table),
+            "table/7/stream/2000-02-29T00:00:00.000"
+        );
+        assert_eq!(table.keyspace_name(), format!("table/{}/7", table.name));
     }
 
     #[test]

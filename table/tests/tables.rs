@@ -240,3 +240,109 @@ fn an_interrupted_table_creation_leaves_nothing_behind() {
         .unwrap()
         .is_empty());
 }
+
+/// DIFFERENCES.md B1: a 255-character name (the most DynamoDB allows) is a valid table, with
+/// a stream, across a reopen; keyspaces are named by the table's id, not its name.
+#[test]
+fn the_longest_table_names_work_with_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "t".repeat(255);
+    {
+        let db = Database::open(dir.path(), Default::default()).unwrap();
+        let mut create = simple(&name);
+        create["StreamSpecification"] =
+            json!({"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"});
+        db.create_table(req(create)).unwrap();
+        db.put_item(req(json!({"TableName": name, "Item": {"id": {"S": "a"}}})))
+            .unwrap();
+        // A second stream (disable, re-enable) on the same table.
+        db.update_table(req(json!({"TableName": name,
+            "StreamSpecification": {"StreamEnabled": false}})))
+            .unwrap();
+        db.update_table(req(json!({"TableName": name,
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}})))
+            .unwrap();
+        db.put_item(req(json!({"TableName": name, "Item": {"id": {"S": "b"}}})))
+            .unwrap();
+    }
+    let db = Database::open(dir.path(), Default::default()).unwrap();
+    let got = db
+        .get_item(req(
+            json!({"TableName": name, "Key": {"id": {"S": "a"}}, "ConsistentRead": true}),
+        ))
+        .unwrap();
+    assert!(got.item.is_some());
+    let streams = db.list_streams(req(json!({}))).unwrap().streams.unwrap();
+    assert_eq!(streams.len(), 2);
+    // The latest stream's record of `b` reads back.
+    let arn = db
+        .describe_table(req(json!({"TableName": name})))
+        .unwrap()
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let shards = db
+        .describe_stream(req(json!({"StreamArn": arn})))
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap();
+    let mut records = 0;
+    for shard in shards {
+        let it = db
+            .get_shard_iterator(req(json!({"StreamArn": arn, "ShardId": shard.shard_id,
+                "ShardIteratorType": "TRIM_HORIZON"})))
+            .unwrap()
+            .shard_iterator
+            .unwrap();
+        let page = db.get_records(req(json!({"ShardIterator": it}))).unwrap();
+        records += page.records.unwrap().len();
+    }
+    assert_eq!(records, 1);
+    assert!(db
+        .engine()
+        .keyspace_names()
+        .iter()
+        .all(|n| n.len() < 100 && !n.contains(&name)));
+    db.delete_table(req(json!({"TableName": name}))).unwrap();
+}
+
+/// Catalog entries written before keyspaces were named by id (no `named_by_id` field) keep
+/// opening their name-based keyspaces.
+#[test]
+fn tables_from_before_id_named_keyspaces_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path(), Default::default()).unwrap();
+        db.create_table(req(simple("old"))).unwrap();
+    }
+    {
+        // Rewrite the entry as the earlier version stored it, with its items in the
+        // keyspace that version named.
+        let engine = strata_engine::Db::open(dir.path(), Default::default()).unwrap();
+        let catalog = engine.keyspace("sys/tables").unwrap();
+        let mut entry: Value =
+            serde_json::from_slice(&catalog.get("table/old").unwrap().unwrap()).unwrap();
+        let id = entry["id"].as_u64().unwrap();
+        entry.as_object_mut().unwrap().remove("named_by_id");
+        catalog
+            .put("table/old", serde_json::to_vec(&entry).unwrap())
+            .unwrap();
+        let items = engine.keyspace(&format!("table/old/{id}")).unwrap();
+        let db = Database::new(engine.clone()).unwrap();
+        db.put_item(req(json!({"TableName": "old", "Item": {"id": {"S": "x"}}})))
+            .unwrap();
+        assert_eq!(
+            items.iter().count(),
+            1,
+            "written to the name-based keyspace"
+        );
+    }
+    let db = Database::open(dir.path(), Default::default()).unwrap();
+    let got = db
+        .get_item(req(json!({"TableName": "old", "Key": {"id": {"S": "x"}}})))
+        .unwrap();
+    assert!(got.item.is_some());
+}
