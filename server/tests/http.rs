@@ -164,6 +164,21 @@ fn malformed_requests_get_dynamodb_errors_and_the_server_stays_up() {
     let body = format!(r#"{{"TableName":"tbl","Item":{{"id":{{"S":"a"}},"d":{deep}}}}}"#);
     let (status, _, _) = raw(p, "DynamoDB_20120810.PutItem", body.as_bytes(), &[]);
     assert_eq!(status, 400);
+    // An unknown AttributeValue member is ignored, leaving an empty value (DIFFERENCES.md B11).
+    let (status, out) = call(
+        p,
+        "PutItem",
+        json!({"TableName": "tbl", "Item": {"id": {"S": "a"}, "n": {"XX": "a"}}}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        out["__type"],
+        "com.amazonaws.dynamodb.v20120810#ValidationException"
+    );
+    assert_eq!(
+        out["message"],
+        "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+    );
     let huge = vec![b' '; strata_server::MAX_BODY + 10];
     let (status, _, out) = raw(p, "DynamoDB_20120810.ListTables", &huge, &[]);
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&out));

@@ -209,9 +209,11 @@ impl Serialize for Base64Set<'_> {
     }
 }
 
-/// The JSON shape of a value before validation: every type field optional.
+/// The JSON shape of a value before validation: every type field optional. Unknown members
+/// are ignored, as DynamoDB ignores unknown structure members: `{"XX": "a"}` is an empty
+/// value ("Supplied AttributeValue is empty…", a ValidationException), not a
+/// SerializationException.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawValue {
     #[serde(rename = "S")]
     s: Option<String>,
@@ -434,11 +436,20 @@ mod tests {
                 "Input collection [a, a] contains duplicates.",
             ),
             (r#"{"B":"!!"}"#, "Base64"),
-            (r#"{"X":"1"}"#, "unknown field"),
+            (
+                r#"{"X":"1"}"#,
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes",
+            ),
         ] {
             let err = parse(json).unwrap_err();
             assert!(err.contains(message), "{json}: {err}");
         }
+        assert!(is_value_error(&parse(r#"{"XX":"a"}"#).unwrap_err()));
+        // Unknown members beside a type are ignored.
+        assert_eq!(
+            parse(r#"{"S":"a","XX":1}"#).unwrap(),
+            AttributeValue::s("a")
+        );
     }
 
     #[test]
