@@ -249,6 +249,12 @@ impl Database {
                 "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
             )]));
         }
+        // Before any table is looked up: DynamoDB reports this ahead of a missing table.
+        if let Some((name, _)) = requests.iter().find(|(_, writes)| writes.is_empty()) {
+            return Err(TableError::validation(format!(
+                "The batch write request list for a table cannot be null or empty: {name}"
+            )));
+        }
         let mut ops: Vec<(
             std::sync::Arc<crate::catalog::Table>,
             Vec<u8>,

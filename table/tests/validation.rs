@@ -134,3 +134,25 @@ fn b8_query_start_key_must_lie_inside_the_key_condition() {
     .unwrap();
     assert_eq!(out.count, 0);
 }
+
+#[test]
+fn b4_batch_write_rejects_an_empty_list_for_a_table_and_writes_nothing() {
+    let (_d, db) = setup();
+    let write = |tables: Value| db.batch_write_item(req(json!({"RequestItems": tables})));
+    let put = json!([{"PutRequest": {"Item": {"pk": {"S": "new"}}}}]);
+    assert_eq!(
+        err(write(json!({"hrt": [], "hto": put}))),
+        validation("The batch write request list for a table cannot be null or empty: hrt")
+    );
+    // Reported before a missing table.
+    assert_eq!(
+        err(write(json!({"hto": put, "missing": [], "nope": put}))),
+        validation("The batch write request list for a table cannot be null or empty: missing")
+    );
+    let got = db
+        .get_item(req(
+            json!({"TableName": "hto", "Key": {"pk": {"S": "new"}}}),
+        ))
+        .unwrap();
+    assert!(got.item.is_none(), "nothing is written");
+}
