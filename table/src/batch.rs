@@ -13,7 +13,7 @@ use crate::exprs::Exprs;
 use crate::items::{check_item, project};
 use crate::model::{
     BatchGetItemInput, BatchGetItemOutput, BatchWriteItemInput, BatchWriteItemOutput,
-    ConsumedCapacity, KeysAndAttributes,
+    KeysAndAttributes,
 };
 use crate::value::item_size;
 use std::collections::{BTreeMap, HashSet};
@@ -27,25 +27,6 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 fn not_found() -> TableError {
     TableError::ResourceNotFound("Requested resource not found".into())
-}
-
-fn add_capacity(all: &mut Vec<ConsumedCapacity>, c: Option<ConsumedCapacity>) {
-    let Some(c) = c else { return };
-    match all.iter_mut().find(|x| x.table_name == c.table_name) {
-        Some(x) => {
-            let sum = |a: Option<f64>, b: Option<f64>| match (a, b) {
-                (None, None) => None,
-                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-            };
-            x.capacity_units = sum(x.capacity_units, c.capacity_units);
-            x.read_capacity_units = sum(x.read_capacity_units, c.read_capacity_units);
-            x.write_capacity_units = sum(x.write_capacity_units, c.write_capacity_units);
-            if let (Some(t), Some(ct)) = (&mut x.table, &c.table) {
-                t.capacity_units = sum(t.capacity_units, ct.capacity_units);
-            }
-        }
-        None => all.push(c),
-    }
 }
 
 impl Database {
@@ -201,7 +182,7 @@ impl Database {
                 };
                 let size = item.as_ref().map_or(0, item_size);
                 bytes += size;
-                add_capacity(
+                capacity::add(
                     &mut capacity,
                     report.consumed(&name, capacity::read_units(size, consistent), true),
                 );
@@ -277,7 +258,7 @@ impl Database {
                         })?;
                         let key = table.meta.key.item_key(item)?;
                         check_item(item)?;
-                        add_capacity(
+                        capacity::add(
                             &mut capacity,
                             report.consumed(name, capacity::write_units(item_size(item)), false),
                         );
@@ -291,7 +272,7 @@ impl Database {
                                 "Member must not be null",
                             )])
                         })?;
-                        add_capacity(&mut capacity, report.consumed(name, 1.0, false));
+                        capacity::add(&mut capacity, report.consumed(name, 1.0, false));
                         (table.meta.key.key_of(k)?, None)
                     }
                     _ => return Err(TableError::validation(

@@ -73,6 +73,29 @@ impl Report {
     }
 }
 
+/// Adds `c` to the per-table list `all`: summed into the entry of its table, or a new entry.
+/// DynamoDB reports one entry per table for batches and transactions.
+pub fn add(all: &mut Vec<ConsumedCapacity>, c: Option<ConsumedCapacity>) {
+    let Some(c) = c else { return };
+    let sum = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+    };
+    match all.iter_mut().find(|x| x.table_name == c.table_name) {
+        Some(x) => {
+            x.capacity_units = sum(x.capacity_units, c.capacity_units);
+            x.read_capacity_units = sum(x.read_capacity_units, c.read_capacity_units);
+            x.write_capacity_units = sum(x.write_capacity_units, c.write_capacity_units);
+            if let (Some(t), Some(ct)) = (&mut x.table, &c.table) {
+                t.capacity_units = sum(t.capacity_units, ct.capacity_units);
+                t.read_capacity_units = sum(t.read_capacity_units, ct.read_capacity_units);
+                t.write_capacity_units = sum(t.write_capacity_units, ct.write_capacity_units);
+            }
+        }
+        None => all.push(c),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

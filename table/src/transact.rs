@@ -356,11 +356,10 @@ impl Database {
                         Kind::Check => capacity::read_units(size, true) * 2.0,
                         _ => capacity::write_units(size.max(new_size)) * 2.0,
                     };
-                    if let Some(c) =
-                        report.consumed(&a.table.meta.name, units, matches!(a.kind, Kind::Check))
-                    {
-                        capacity.push(c);
-                    }
+                    capacity::add(
+                        &mut capacity,
+                        report.consumed(&a.table.meta.name, units, matches!(a.kind, Kind::Check)),
+                    );
                     reasons.push(CancellationReason {
                         code: "None".into(),
                         ..Default::default()
@@ -456,6 +455,7 @@ impl Database {
             .ok_or_else(|| missing("transactItems"))?;
         check_count(items.len())?;
         let mut plans = Vec::with_capacity(items.len());
+        let mut seen = HashSet::new();
         for i in items {
             let g = i.get.as_ref().ok_or_else(|| missing("get"))?;
             let table = table_for(self, g.table_name.as_deref())?;
@@ -471,6 +471,11 @@ impl Database {
             )?;
             let projection = exprs.projection(g.projection_expression.as_deref())?;
             exprs.finish()?;
+            if !seen.insert((table.meta.id, key.clone())) {
+                return Err(TableError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
             plans.push((table, key, projection));
         }
         let snapshot = self.engine().snapshot();
@@ -482,13 +487,14 @@ impl Database {
                 None => None,
             };
             let size = item.as_ref().map_or(0, item_size);
-            if let Some(c) = report.consumed(
-                &table.meta.name,
-                capacity::read_units(size, true) * 2.0,
-                true,
-            ) {
-                capacity.push(c);
-            }
+            capacity::add(
+                &mut capacity,
+                report.consumed(
+                    &table.meta.name,
+                    capacity::read_units(size, true) * 2.0,
+                    true,
+                ),
+            );
             responses.push(ItemResponse {
                 item: item.map(|i| project(i, projection.as_ref())),
             });

@@ -156,3 +156,66 @@ fn b4_batch_write_rejects_an_empty_list_for_a_table_and_writes_nothing() {
         .unwrap();
     assert!(got.item.is_none(), "nothing is written");
 }
+
+#[test]
+fn b2_transact_get_rejects_two_gets_of_one_item() {
+    let (_d, db) = setup();
+    let get = json!({"Get": {"TableName": "hto", "Key": {"pk": {"S": "a"}}}});
+    assert_eq!(
+        err(db.transact_get_items(req(json!({"TransactItems": [get, get]})))),
+        validation("Transaction request cannot include multiple operations on one item")
+    );
+    // The same key in two tables is two items.
+    let other = json!({"Get": {"TableName": "hrt", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}});
+    let out = db
+        .transact_get_items(req(json!({"TransactItems": [get, other]})))
+        .unwrap();
+    assert_eq!(out.responses.unwrap().len(), 2);
+}
+
+#[test]
+fn b3_transactions_report_capacity_once_per_table() {
+    let (_d, db) = setup();
+    let units = |c: &Option<Vec<strata_table::model::ConsumedCapacity>>| {
+        let mut v: Vec<(String, f64, Option<f64>)> = c
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c.table_name.clone().unwrap(),
+                    c.capacity_units.unwrap(),
+                    c.table.as_ref().and_then(|t| t.capacity_units),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let out = db
+        .transact_get_items(req(
+            json!({"ReturnConsumedCapacity": "INDEXES", "TransactItems": [
+            {"Get": {"TableName": "hto", "Key": {"pk": {"S": "a"}}}},
+            {"Get": {"TableName": "hto", "Key": {"pk": {"S": "b"}}}},
+            {"Get": {"TableName": "hrt", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}}]}),
+        ))
+        .unwrap();
+    assert_eq!(
+        units(&out.consumed_capacity),
+        vec![
+            ("hrt".into(), 2.0, Some(2.0)),
+            ("hto".into(), 4.0, Some(4.0))
+        ]
+    );
+    let out = db
+        .transact_write_items(req(json!({"ReturnConsumedCapacity": "TOTAL", "TransactItems": [
+            {"Put": {"TableName": "hto", "Item": {"pk": {"S": "x"}}}},
+            {"Delete": {"TableName": "hto", "Key": {"pk": {"S": "a"}}}},
+            {"Update": {"TableName": "hto", "Key": {"pk": {"S": "y"}}, "UpdateExpression": "SET n = :n",
+                        "ExpressionAttributeValues": {":n": {"N": "2"}}}}]})))
+        .unwrap();
+    assert_eq!(
+        units(&out.consumed_capacity),
+        vec![("hto".into(), 6.0, None)]
+    );
+}
