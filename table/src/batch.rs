@@ -119,6 +119,18 @@ impl Database {
                 "Too many items requested for the BatchGetItem call",
             ));
         }
+        // DynamoDB checks the request as a whole: one table's AttributesToGet and another's
+        // ProjectionExpression are mixed styles too.
+        crate::exprs::mixed(
+            &[(
+                "AttributesToGet",
+                requests.values().any(|r| r.attributes_to_get.is_some()),
+            )],
+            &[(
+                "ProjectionExpression",
+                requests.values().any(|r| r.projection_expression.is_some()),
+            )],
+        )?;
         // Validate everything before reading anything.
         let mut plans = Vec::new();
         for (name, req) in &requests {
@@ -143,12 +155,15 @@ impl Database {
                 engine_keys.push(ek);
             }
             let projection = match (&req.attributes_to_get, &req.projection_expression) {
-                (Some(_), Some(_)) => {
-                    return Err(TableError::validation(
-                        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
-                    ))
+                (Some(a), _) => {
+                    Exprs::new(
+                        req.expression_attribute_names.as_ref(),
+                        None,
+                        "ProjectionExpression is null",
+                        false,
+                    )?;
+                    Some(crate::legacy::attributes_to_get(a)?)
                 }
-                (Some(a), None) => Some(crate::legacy::attributes_to_get(a)?),
                 (None, p) => {
                     let mut exprs = Exprs::new(
                         req.expression_attribute_names.as_ref(),

@@ -117,3 +117,26 @@ impl Exprs {
         self.ctx.finish().map_err(err)
     }
 }
+
+/// Refuses legacy (non-expression) parameters given together with expression parameters;
+/// each list names a request's parameters and whether they are present.
+pub(crate) fn mixed(non_expression: &[(&str, bool)], expression: &[(&str, bool)]) -> Result<()> {
+    let legacy: Vec<&str> = non_expression
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
+    let modern: Vec<&str> = expression
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
+    if !legacy.is_empty() && !modern.is_empty() {
+        return Err(TableError::validation(format!(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+            legacy.join(", "),
+            modern.join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@ use crate::doc;
 use crate::error::{violation, Result, TableError};
 use crate::eval::{self, Evaluator};
 use crate::expr::{Condition, ProjectionExpr, UpdateExpr};
-use crate::exprs::Exprs;
+use crate::exprs::{mixed, Exprs};
 use crate::model::{
     DeleteItemInput, GetItemInput, GetItemOutput, PutItemInput, UpdateItemInput, WriteItemOutput,
 };
@@ -108,28 +108,6 @@ pub(crate) fn project(item: Item, projection: Option<&ProjectionExpr>) -> Item {
     }
 }
 
-/// A legacy parameter given together with expressions.
-fn mixed(non_expression: &[(&str, bool)], expression: &[(&str, bool)]) -> Result<()> {
-    let legacy: Vec<&str> = non_expression
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(n, _)| *n)
-        .collect();
-    let modern: Vec<&str> = expression
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(n, _)| *n)
-        .collect();
-    if !legacy.is_empty() && !modern.is_empty() {
-        return Err(TableError::validation(format!(
-            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
-            legacy.join(", "),
-            modern.join(", ")
-        )));
-    }
-    Ok(())
-}
-
 /// The condition parameters of PutItem and DeleteItem, legacy or expression.
 struct WriteCondition<'a> {
     expected: Option<&'a std::collections::BTreeMap<String, crate::model::ExpectedAttributeValue>>,
@@ -146,7 +124,10 @@ fn write_condition(c: WriteCondition<'_>) -> Result<(Option<Condition>, crate::m
         &[("ConditionExpression", c.expression.is_some())],
     )?;
     match c.expected {
-        Some(expected) => crate::legacy::expected(expected, c.conditional_operator),
+        Some(expected) => {
+            Exprs::new(c.names, c.values, "ConditionExpression is null", false)?;
+            crate::legacy::expected(expected, c.conditional_operator)
+        }
         None => {
             let mut exprs = Exprs::new(
                 c.names,
@@ -220,7 +201,15 @@ impl Database {
             )],
         )?;
         let projection = match &input.attributes_to_get {
-            Some(names) => Some(crate::legacy::attributes_to_get(names)?),
+            Some(names) => {
+                Exprs::new(
+                    input.expression_attribute_names.as_ref(),
+                    None,
+                    "ProjectionExpression is null",
+                    false,
+                )?;
+                Some(crate::legacy::attributes_to_get(names)?)
+            }
             None => {
                 let mut exprs = Exprs::new(
                     input.expression_attribute_names.as_ref(),
@@ -312,6 +301,12 @@ impl Database {
         )?;
         let (update, condition, values): (Option<UpdateExpr>, Option<Condition>, _) =
             if input.attribute_updates.is_some() || input.expected.is_some() {
+                Exprs::new(
+                    input.expression_attribute_names.as_ref(),
+                    input.expression_attribute_values.as_ref(),
+                    "UpdateExpression and ConditionExpression are null",
+                    false,
+                )?;
                 let (c, mut values) = match &input.expected {
                     Some(e) => crate::legacy::expected(e, input.conditional_operator.as_deref())?,
                     None => (None, Default::default()),

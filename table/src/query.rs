@@ -5,7 +5,7 @@ use crate::catalog::{check_enum, Database};
 use crate::error::{violation, Result, TableError};
 use crate::eval::Evaluator;
 use crate::expr::{Condition, KeyComparison, ProjectionExpr};
-use crate::exprs::Exprs;
+use crate::exprs::{mixed, Exprs};
 use crate::items::{project, table_for};
 use crate::model::{QueryInput, QueryOutput, ScanInput, Values};
 use crate::read::{self, PageSpec, SortCondition};
@@ -254,16 +254,32 @@ impl Database {
         let legacy = input.key_conditions.is_some()
             || input.query_filter.is_some()
             || input.attributes_to_get.is_some();
-        let modern = input.key_condition_expression.is_some()
-            || input.filter_expression.is_some()
-            || input.projection_expression.is_some();
-        if legacy && modern {
-            return Err(TableError::validation(
-                "Can not use both expression and non-expression parameters in the same request",
-            ));
-        }
+        mixed(
+            &[
+                ("AttributesToGet", input.attributes_to_get.is_some()),
+                ("KeyConditions", input.key_conditions.is_some()),
+                ("QueryFilter", input.query_filter.is_some()),
+            ],
+            &[
+                ("FilterExpression", input.filter_expression.is_some()),
+                (
+                    "KeyConditionExpression",
+                    input.key_condition_expression.is_some(),
+                ),
+                (
+                    "ProjectionExpression",
+                    input.projection_expression.is_some(),
+                ),
+            ],
+        )?;
         let key = &table.meta.key;
         let (partition, sort, reading) = if legacy {
+            Exprs::new(
+                input.expression_attribute_names.as_ref(),
+                input.expression_attribute_values.as_ref(),
+                "FilterExpression and KeyConditionExpression are null",
+                false,
+            )?;
             let conditions = input.key_conditions.as_ref().ok_or_else(|| {
                 TableError::validation(
                     "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
@@ -376,12 +392,26 @@ impl Database {
         };
         let legacy = input.scan_filter.is_some() || input.attributes_to_get.is_some();
         let modern = input.filter_expression.is_some() || input.projection_expression.is_some();
-        if legacy && modern {
-            return Err(TableError::validation(
-                "Can not use both expression and non-expression parameters in the same request",
-            ));
-        }
+        mixed(
+            &[
+                ("AttributesToGet", input.attributes_to_get.is_some()),
+                ("ScanFilter", input.scan_filter.is_some()),
+            ],
+            &[
+                ("FilterExpression", input.filter_expression.is_some()),
+                (
+                    "ProjectionExpression",
+                    input.projection_expression.is_some(),
+                ),
+            ],
+        )?;
         let reading = if legacy {
+            Exprs::new(
+                input.expression_attribute_names.as_ref(),
+                input.expression_attribute_values.as_ref(),
+                "FilterExpression is null",
+                false,
+            )?;
             Reading::legacy(
                 input.scan_filter.as_ref(),
                 input.conditional_operator.as_deref(),

@@ -219,3 +219,106 @@ fn b3_transactions_report_capacity_once_per_table() {
         vec![("hto".into(), 6.0, None)]
     );
 }
+
+#[test]
+fn b6_legacy_and_expression_parameters_do_not_mix() {
+    let (_d, db) = setup();
+    let names = validation("ExpressionAttributeNames can only be specified when using expressions");
+    let values = |null: &str| {
+        validation(&format!(
+            "ExpressionAttributeValues can only be specified when using expressions: {null}"
+        ))
+    };
+    let item = json!({"pk": {"S": "a"}, "n": {"N": "9"}});
+    let key = json!({"pk": {"S": "a"}});
+    let expected = json!({"n": {"Exists": true, "Value": {"N": "1"}}});
+    let eav = json!({":unused": {"S": "u"}});
+    let ean = json!({"#unused": "x"});
+    assert_eq!(
+        err(db.put_item(req(
+            json!({"TableName": "hto", "Item": item, "Expected": expected,
+            "ExpressionAttributeNames": ean})
+        ))),
+        names
+    );
+    assert_eq!(
+        err(db.put_item(req(
+            json!({"TableName": "hto", "Item": item, "Expected": expected,
+            "ExpressionAttributeValues": eav})
+        ))),
+        values("ConditionExpression is null")
+    );
+    assert_eq!(
+        err(db.delete_item(req(
+            json!({"TableName": "hto", "Key": key, "Expected": expected,
+            "ExpressionAttributeValues": eav})
+        ))),
+        values("ConditionExpression is null")
+    );
+    assert_eq!(
+        err(db.update_item(req(json!({"TableName": "hto", "Key": key,
+            "AttributeUpdates": {"n": {"Action": "PUT", "Value": {"N": "2"}}},
+            "ExpressionAttributeValues": eav})))),
+        values("UpdateExpression and ConditionExpression are null")
+    );
+    assert_eq!(
+        err(db.update_item(req(
+            json!({"TableName": "hto", "Key": key, "Expected": expected,
+            "ExpressionAttributeNames": ean})
+        ))),
+        names
+    );
+    assert_eq!(
+        err(db.get_item(req(
+            json!({"TableName": "hto", "Key": key, "AttributesToGet": ["n"],
+            "ExpressionAttributeNames": ean})
+        ))),
+        names
+    );
+    let key_conditions =
+        json!({"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}});
+    assert_eq!(
+        err(db.query(req(
+            json!({"TableName": "hto", "KeyConditions": key_conditions,
+            "ExpressionAttributeValues": eav})
+        ))),
+        values("FilterExpression and KeyConditionExpression are null")
+    );
+    assert_eq!(
+        err(db.query(req(json!({"TableName": "hto", "KeyConditions": key_conditions,
+            "ProjectionExpression": "n"})))),
+        validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {ProjectionExpression}")
+    );
+    assert_eq!(
+        err(db.scan(req(
+            json!({"TableName": "hto", "ScanFilter": {"n": {"ComparisonOperator": "NOT_NULL"}},
+            "ExpressionAttributeNames": ean})
+        ))),
+        names
+    );
+    assert_eq!(
+        err(db.scan(req(json!({"TableName": "hto", "AttributesToGet": ["n"],
+            "FilterExpression": "n = :n", "ExpressionAttributeValues": {":n": {"N": "1"}}})))),
+        validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {FilterExpression}")
+    );
+    // BatchGetItem: one table of each style is mixed.
+    assert_eq!(
+        err(db.batch_get_item(req(json!({"RequestItems": {
+            "hto": {"Keys": [key], "ProjectionExpression": "#n0", "ExpressionAttributeNames": {"#n0": "n"}},
+            "hrt": {"Keys": [{"pk": {"S": "a"}, "sk": {"N": "1"}}], "AttributesToGet": ["n", "pk"]}}})))),
+        validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+    );
+    assert_eq!(
+        err(db.batch_get_item(req(json!({"RequestItems": {
+            "hto": {"Keys": [key], "AttributesToGet": ["n"], "ExpressionAttributeNames": ean}}})))),
+        names
+    );
+    // Nothing was written.
+    let got = db
+        .get_item(req(json!({"TableName": "hto", "Key": key})))
+        .unwrap();
+    assert_eq!(
+        got.item.unwrap()["n"],
+        strata_table::AttributeValue::N("1".parse().unwrap())
+    );
+}
