@@ -34,6 +34,11 @@ fn combine(conditions: Vec<Condition>, operator: Option<&str>) -> Result<Option<
             )]))
         }
     };
+    if operator.is_some() && conditions.len() < 2 {
+        return Err(TableError::validation(
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+        ));
+    }
     Ok(conditions.into_iter().reduce(|a, b| {
         if or {
             Condition::Or(Box::new(a), Box::new(b))

@@ -322,3 +322,54 @@ fn b6_legacy_and_expression_parameters_do_not_mix() {
         strata_table::AttributeValue::N("1".parse().unwrap())
     );
 }
+
+#[test]
+fn b5_conditional_operator_needs_two_conditions() {
+    let (_d, db) = setup();
+    let message = validation(
+        "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+    );
+    let key = json!({"pk": {"S": "a"}});
+    let one = json!({"n": {"Exists": false}});
+    assert_eq!(
+        err(
+            db.put_item(req(json!({"TableName": "hto", "Item": {"pk": {"S": "a"}},
+            "Expected": one, "ConditionalOperator": "OR"})))
+        ),
+        message
+    );
+    assert_eq!(
+        err(db.delete_item(req(json!({"TableName": "hto", "Key": key,
+            "Expected": one, "ConditionalOperator": "AND"})))),
+        message
+    );
+    assert_eq!(
+        err(db.update_item(req(json!({"TableName": "hto", "Key": key,
+            "AttributeUpdates": {"n": {"Action": "PUT", "Value": {"N": "5"}}},
+            "Expected": one, "ConditionalOperator": "OR"})))),
+        message
+    );
+    assert_eq!(
+        err(db.scan(req(json!({"TableName": "hto",
+            "ScanFilter": {"n": {"ComparisonOperator": "NOT_NULL"}}, "ConditionalOperator": "OR"})))),
+        message
+    );
+    assert_eq!(
+        err(db.query(req(json!({"TableName": "hto",
+            "KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+            "QueryFilter": {"n": {"ComparisonOperator": "NOT_NULL"}}, "ConditionalOperator": "OR"})))),
+        message
+    );
+    // Two conditions are fine.
+    let out = db
+        .scan(req(
+            json!({"TableName": "hto", "ConditionalOperator": "OR", "ScanFilter": {
+            "n": {"ComparisonOperator": "NOT_NULL"}, "zz": {"ComparisonOperator": "NOT_NULL"}}}),
+        ))
+        .unwrap();
+    assert_eq!(out.count, 2);
+    let got = db
+        .get_item(req(json!({"TableName": "hto", "Key": key})))
+        .unwrap();
+    assert!(got.item.unwrap().contains_key("n"), "nothing was written");
+}
