@@ -135,7 +135,7 @@ impl Evaluator<'_> {
 }
 
 /// A value as DynamoDB prints it in messages: `{N:5}`, `{S:abc}`.
-fn brief(v: &AttributeValue) -> String {
+pub(crate) fn brief(v: &AttributeValue) -> String {
     let inner = match v {
         AttributeValue::S(s) => s.clone(),
         AttributeValue::N(n) => n.to_string(),

@@ -48,6 +48,40 @@ fn combine(conditions: Vec<Condition>, operator: Option<&str>) -> Result<Option<
     }))
 }
 
+/// Checks a legacy condition's values against its operator: the types it accepts, and a
+/// BETWEEN range that is not upside down.
+pub(crate) fn check_values(operator: &str, args: &[AttributeValue]) -> Result<()> {
+    let scalar_only = ["LE", "LT", "GE", "GT", "BETWEEN", "BEGINS_WITH"];
+    for a in args {
+        let ok = match operator {
+            "BEGINS_WITH" => matches!(a, AttributeValue::S(_) | AttributeValue::B(_)),
+            op if scalar_only.contains(&op) || op == "IN" => matches!(
+                a,
+                AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
+            ),
+            "CONTAINS" | "NOT_CONTAINS" => matches!(
+                a,
+                AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
+            ),
+            _ => true,
+        };
+        if !ok {
+            return Err(invalid(format!(
+                "ComparisonOperator {operator} is not valid for {} AttributeValue type",
+                a.type_name()
+            )));
+        }
+    }
+    if let ("BETWEEN", [lo, hi]) = (operator, args) {
+        if crate::doc::order(lo, hi) == Some(std::cmp::Ordering::Greater) {
+            return Err(TableError::validation(
+                "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One `ComparisonOperator` condition on attribute `name`.
 fn comparison(
     name: &str,
@@ -75,27 +109,7 @@ fn comparison(
             "Invalid number of argument(s) for the {operator} ComparisonOperator"
         )));
     }
-    let scalar_only = ["LE", "LT", "GE", "GT", "BETWEEN", "BEGINS_WITH"];
-    for a in args {
-        let ok = match operator {
-            "BEGINS_WITH" => matches!(a, AttributeValue::S(_) | AttributeValue::B(_)),
-            op if scalar_only.contains(&op) || op == "IN" => matches!(
-                a,
-                AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
-            ),
-            "CONTAINS" | "NOT_CONTAINS" => matches!(
-                a,
-                AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
-            ),
-            _ => true,
-        };
-        if !ok {
-            return Err(invalid(format!(
-                "ComparisonOperator {operator} is not valid for {} AttributeValue type",
-                a.type_name()
-            )));
-        }
-    }
+    check_values(operator, args)?;
     let path = || Operand::Path(Path::attribute(name));
     let mut val = |i: usize| Operand::Value(placeholder(values, &args[i]));
     let cmp = |op| {

@@ -459,9 +459,11 @@ fn sort_condition(c: &KeyComparison, values: &Values, ty: &str) -> Result<SortCo
         KeyComparison::Between(a, b) => {
             let (a, b) = (v(a)?, v(b)?);
             if crate::doc::order(&a, &b) == Some(std::cmp::Ordering::Greater) {
-                return Err(TableError::validation(
-                    "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound",
-                ));
+                return Err(TableError::validation(format!(
+                    "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+                    crate::eval::brief(&a),
+                    crate::eval::brief(&b)
+                )));
             }
             SortCondition::Between(a, b)
         }
@@ -554,6 +556,7 @@ fn legacy_key_conditions(
             }
             partition = Some(check(&args[0], &key.partition.ty)?);
         } else if let Some(sk) = key.sort.as_ref().filter(|s| s.name == *name) {
+            crate::legacy::check_values(op, &args)?;
             let one = || -> Result<AttributeValue> {
                 match args.as_slice() {
                     [v] => check(v, &sk.ty),

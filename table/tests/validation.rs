@@ -373,3 +373,50 @@ fn b5_conditional_operator_needs_two_conditions() {
         .unwrap();
     assert!(got.item.unwrap().contains_key("n"), "nothing was written");
 }
+
+#[test]
+fn b9_key_conditions_check_between_ranges_and_begins_with_types() {
+    let (_d, db) = setup();
+    let legacy = |sk: Value| {
+        db.query(req(json!({"TableName": "hrt", "KeyConditions": {
+            "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}, "sk": sk}})))
+    };
+    assert_eq!(
+        err(legacy(json!({"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "5"}, {"N": "1"}]}))),
+        validation("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
+    );
+    assert_eq!(
+        err(legacy(json!({"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [{"N": "3"}]}))),
+        validation("One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type")
+    );
+    assert_eq!(
+        legacy(
+            json!({"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "2"}, {"N": "3"}]})
+        )
+        .unwrap()
+        .count,
+        2
+    );
+    // The same in a ScanFilter.
+    assert_eq!(
+        err(db.scan(req(json!({"TableName": "hrt", "ScanFilter": {
+            "n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"S": "b"}, {"S": "a"}]}}})))),
+        validation("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
+    );
+    // KeyConditionExpression's wording.
+    let expression = |cond: &str, values: Value| {
+        db.query(req(
+            json!({"TableName": "hrt", "KeyConditionExpression": cond,
+            "ExpressionAttributeValues": values}),
+        ))
+    };
+    assert_eq!(
+        err(expression("pk = :h AND sk BETWEEN :a AND :b",
+            json!({":h": {"S": "a"}, ":a": {"N": "5"}, ":b": {"N": "1"}}))),
+        validation("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {N:1}")
+    );
+    assert_eq!(
+        err(expression("pk = :h AND begins_with(sk, :a)", json!({":h": {"S": "a"}, ":a": {"N": "5"}}))),
+        validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
+    );
+}
