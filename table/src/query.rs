@@ -286,6 +286,16 @@ impl Database {
                 )
             })?;
             let (partition, sort) = legacy_key_conditions(key, conditions)?;
+            if let Some(name) = input
+                .query_filter
+                .iter()
+                .flat_map(|f| f.keys())
+                .find(|n| key.is_key(n))
+            {
+                return Err(TableError::validation(format!(
+                    "QueryFilter can only contain non-primary key attributes: Primary key attribute: {name}"
+                )));
+            }
             let reading = Reading::legacy(
                 input.query_filter.as_ref(),
                 input.conditional_operator.as_deref(),

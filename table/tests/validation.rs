@@ -420,3 +420,30 @@ fn b9_key_conditions_check_between_ranges_and_begins_with_types() {
         validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
     );
 }
+
+#[test]
+fn b10_query_filter_refuses_key_attributes() {
+    let (_d, db) = setup();
+    let query = |filter: Value| {
+        db.query(req(json!({"TableName": "hrt", "KeyConditions": {
+            "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+            "QueryFilter": filter})))
+    };
+    assert_eq!(
+        err(query(
+            json!({"sk": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "1"}]}})
+        )),
+        validation(
+            "QueryFilter can only contain non-primary key attributes: Primary key attribute: sk"
+        )
+    );
+    assert_eq!(
+        err(query(json!({"pk": {"ComparisonOperator": "NOT_NULL"}}))),
+        validation(
+            "QueryFilter can only contain non-primary key attributes: Primary key attribute: pk"
+        )
+    );
+    let out = query(json!({"n": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "1"}]}}))
+        .unwrap();
+    assert_eq!(out.count, 5);
+}
