@@ -361,6 +361,9 @@ impl Database {
     /// UpdateTable: billing mode, provisioned throughput and deletion protection.
     pub fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?;
+        if let Some(spec) = &input.stream_specification {
+            check_stream_disable(spec)?;
+        }
         let _ddl = self.ddl.lock();
         let table = self.live_table(name)?;
         if input.global_secondary_index_updates.is_some() {
@@ -586,6 +589,16 @@ impl Database {
     }
 }
 
+/// A StreamSpecification that disables (or asks for no) stream must not name a view type.
+fn check_stream_disable(spec: &crate::model::StreamSpecification) -> Result<()> {
+    if spec.stream_enabled == Some(false) && spec.stream_view_type.is_some() {
+        return Err(TableError::validation(
+            "Invalid StreamViewType: Stream StreamEnabled was false but a StreamViewType was present.",
+        ));
+    }
+    Ok(())
+}
+
 /// The stream a StreamSpecification asks for (`None` when it asks for none).
 fn new_stream(
     spec: &crate::model::StreamSpecification,
@@ -597,6 +610,7 @@ fn new_stream(
             &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
         )?;
     }
+    check_stream_disable(spec)?;
     match spec.stream_enabled {
         None => Err(TableError::constraints(vec![violation(
             None,

@@ -346,3 +346,42 @@ fn tables_from_before_id_named_keyspaces_still_open() {
         .unwrap();
     assert!(got.item.is_some());
 }
+
+/// DIFFERENCES.md B7: a disabled stream with a view type is refused; disabling with
+/// `StreamEnabled: false` alone still works.
+#[test]
+fn a_disabled_stream_specification_names_no_view_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), Default::default()).unwrap();
+    let message = (
+        "ValidationException".to_owned(),
+        "Invalid StreamViewType: Stream StreamEnabled was false but a StreamViewType was present."
+            .to_owned(),
+    );
+    let mut create = simple(&"s".repeat(255));
+    create["StreamSpecification"] = json!({"StreamEnabled": false, "StreamViewType": "NEW_IMAGE"});
+    assert_eq!(err(db.create_table(req(create))), message);
+    assert!(db
+        .list_tables(req(json!({})))
+        .unwrap()
+        .table_names
+        .unwrap()
+        .is_empty());
+    let mut create = simple("tbl");
+    create["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"});
+    db.create_table(req(create)).unwrap();
+    assert_eq!(
+        err(db.update_table(req(json!({"TableName": "tbl",
+            "StreamSpecification": {"StreamEnabled": false, "StreamViewType": "KEYS_ONLY"}})))),
+        message
+    );
+    let out = db
+        .update_table(req(json!({"TableName": "tbl",
+            "StreamSpecification": {"StreamEnabled": false}})))
+        .unwrap();
+    assert!(out
+        .table_description
+        .unwrap()
+        .stream_specification
+        .is_none());
+}
