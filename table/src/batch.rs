@@ -131,11 +131,13 @@ impl Database {
                 requests.values().any(|r| r.projection_expression.is_some()),
             )],
         )?;
-        // Validate everything before reading anything.
-        let mut plans = Vec::new();
+        // Validate everything before reading anything: the request's own checks first, then
+        // (DynamoDB reports those ahead of a missing table) the tables and their key schemas.
+        let duplicates =
+            || TableError::validation("Provided list of item keys contains duplicates");
+        let mut checked = Vec::with_capacity(requests.len());
         for (name, req) in &requests {
             check_table_name(Some(name), "requestItems.member.key")?;
-            let table = self.live_table(name).map_err(|_| not_found())?;
             let keys = req.keys.as_ref().filter(|k| !k.is_empty()).ok_or_else(|| {
                 TableError::constraints(vec![violation(
                     None,
@@ -143,16 +145,9 @@ impl Database {
                     "Member must have length greater than or equal to 1",
                 )])
             })?;
-            let mut seen = HashSet::new();
-            let mut engine_keys = Vec::with_capacity(keys.len());
-            for k in keys {
-                let ek = table.meta.key.key_of(k)?;
-                if !seen.insert(ek.clone()) {
-                    return Err(TableError::validation(
-                        "Provided list of item keys contains duplicates",
-                    ));
-                }
-                engine_keys.push(ek);
+            // Identical keys as given (at most 100: pairwise is cheap).
+            if keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k)) {
+                return Err(duplicates());
             }
             let projection = match (&req.attributes_to_get, &req.projection_expression) {
                 (Some(a), _) => {
@@ -176,6 +171,20 @@ impl Database {
                     proj
                 }
             };
+            checked.push((name, req, keys, projection));
+        }
+        let mut plans = Vec::with_capacity(checked.len());
+        for (name, req, keys, projection) in checked {
+            let table = self.live_table(name).map_err(|_| not_found())?;
+            let mut seen = HashSet::new();
+            let mut engine_keys = Vec::with_capacity(keys.len());
+            for k in keys {
+                let ek = table.meta.key.key_of(k)?;
+                if !seen.insert(ek.clone()) {
+                    return Err(duplicates());
+                }
+                engine_keys.push(ek);
+            }
             plans.push((name.clone(), table, req, engine_keys, projection));
         }
         let snapshot = self.engine().snapshot();

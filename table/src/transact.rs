@@ -51,6 +51,14 @@ enum Kind {
     Update { update: UpdateExpr, key: Item },
 }
 
+/// What an action's expressions parse to, before its table is looked up.
+struct Parsed {
+    condition: Option<Condition>,
+    update: Option<UpdateExpr>,
+    values: Values,
+    return_on_failure: bool,
+}
+
 struct Action {
     table: Arc<Table>,
     key: Vec<u8>,
@@ -77,7 +85,9 @@ fn check_count(n: usize) -> Result<()> {
 }
 
 impl Database {
-    fn parse_action(&self, item: &crate::model::TransactWriteItem) -> Result<Action> {
+    /// The request's own checks of one action, before any table is looked up: which action
+    /// it is and its expressions (DynamoDB reports these ahead of a missing table).
+    fn parse_expressions(item: &crate::model::TransactWriteItem) -> Result<Parsed> {
         let present = [
             item.condition_check.is_some(),
             item.put.is_some(),
@@ -92,96 +102,47 @@ impl Database {
                 "TransactItems can only contain one of Check, Put, Update or Delete",
             ));
         }
-        let exprs_for = |names, values, has_condition: bool, extra: bool| {
-            Exprs::new(
-                names,
-                values,
-                "ConditionExpression is null",
-                has_condition || extra,
-            )
+        let conditional = |names, values, text: Option<&str>, on_failure: Option<&str>| {
+            let mut exprs =
+                Exprs::new(names, values, "ConditionExpression is null", text.is_some())?;
+            let condition = exprs.condition(text)?;
+            exprs.finish()?;
+            Ok(Parsed {
+                condition,
+                update: None,
+                values: exprs.values().clone(),
+                return_on_failure: return_on_failure(on_failure)?,
+            })
         };
         if let Some(c) = &item.condition_check {
-            let table = table_for(self, c.table_name.as_deref())?;
-            let key = table
-                .meta
-                .key
-                .key_of(c.key.as_ref().ok_or_else(|| missing("key"))?)?;
             let text = c
                 .condition_expression
                 .as_deref()
                 .ok_or_else(|| missing("conditionExpression"))?;
-            let mut exprs = exprs_for(
+            return conditional(
                 c.expression_attribute_names.as_ref(),
                 c.expression_attribute_values.as_ref(),
-                true,
-                false,
-            )?;
-            let condition = exprs.condition(Some(text))?;
-            exprs.finish()?;
-            return Ok(Action {
-                table,
-                key,
-                kind: Kind::Check,
-                condition,
-                values: exprs.values().clone(),
-                return_on_failure: return_on_failure(
-                    c.return_values_on_condition_check_failure.as_deref(),
-                )?,
-            });
+                Some(text),
+                c.return_values_on_condition_check_failure.as_deref(),
+            );
         }
         if let Some(p) = &item.put {
-            let table = table_for(self, p.table_name.as_deref())?;
-            let new = p.item.clone().ok_or_else(|| missing("item"))?;
-            let key = table.meta.key.item_key(&new)?;
-            check_item(&new)?;
-            let mut exprs = exprs_for(
+            return conditional(
                 p.expression_attribute_names.as_ref(),
                 p.expression_attribute_values.as_ref(),
-                p.condition_expression.is_some(),
-                false,
-            )?;
-            let condition = exprs.condition(p.condition_expression.as_deref())?;
-            exprs.finish()?;
-            return Ok(Action {
-                table,
-                key,
-                kind: Kind::Put(new),
-                condition,
-                values: exprs.values().clone(),
-                return_on_failure: return_on_failure(
-                    p.return_values_on_condition_check_failure.as_deref(),
-                )?,
-            });
+                p.condition_expression.as_deref(),
+                p.return_values_on_condition_check_failure.as_deref(),
+            );
         }
         if let Some(d) = &item.delete {
-            let table = table_for(self, d.table_name.as_deref())?;
-            let key = table
-                .meta
-                .key
-                .key_of(d.key.as_ref().ok_or_else(|| missing("key"))?)?;
-            let mut exprs = exprs_for(
+            return conditional(
                 d.expression_attribute_names.as_ref(),
                 d.expression_attribute_values.as_ref(),
-                d.condition_expression.is_some(),
-                false,
-            )?;
-            let condition = exprs.condition(d.condition_expression.as_deref())?;
-            exprs.finish()?;
-            return Ok(Action {
-                table,
-                key,
-                kind: Kind::Delete,
-                condition,
-                values: exprs.values().clone(),
-                return_on_failure: return_on_failure(
-                    d.return_values_on_condition_check_failure.as_deref(),
-                )?,
-            });
+                d.condition_expression.as_deref(),
+                d.return_values_on_condition_check_failure.as_deref(),
+            );
         }
         let u = item.update.as_ref().ok_or_else(|| missing("update"))?;
-        let table = table_for(self, u.table_name.as_deref())?;
-        let key_attrs = u.key.clone().ok_or_else(|| missing("key"))?;
-        let key = table.meta.key.key_of(&key_attrs)?;
         let text = u
             .update_expression
             .as_deref()
@@ -192,9 +153,67 @@ impl Database {
             "UpdateExpression and ConditionExpression are null",
             true,
         )?;
-        let update = exprs.update(Some(text))?.unwrap_or_default();
+        let update = exprs.update(Some(text))?;
         let condition = exprs.condition(u.condition_expression.as_deref())?;
         exprs.finish()?;
+        Ok(Parsed {
+            condition,
+            update,
+            values: exprs.values().clone(),
+            return_on_failure: return_on_failure(
+                u.return_values_on_condition_check_failure.as_deref(),
+            )?,
+        })
+    }
+
+    /// One action against its table, from its parsed expressions.
+    fn parse_action(
+        &self,
+        item: &crate::model::TransactWriteItem,
+        parsed: Parsed,
+    ) -> Result<Action> {
+        let Parsed {
+            condition,
+            update,
+            values,
+            return_on_failure,
+        } = parsed;
+        let action = |table, key, kind| Action {
+            table,
+            key,
+            kind,
+            condition,
+            values,
+            return_on_failure,
+        };
+        if let Some(c) = &item.condition_check {
+            let table = table_for(self, c.table_name.as_deref())?;
+            let key = table
+                .meta
+                .key
+                .key_of(c.key.as_ref().ok_or_else(|| missing("key"))?)?;
+            return Ok(action(table, key, Kind::Check));
+        }
+        if let Some(p) = &item.put {
+            let table = table_for(self, p.table_name.as_deref())?;
+            let new = p.item.clone().ok_or_else(|| missing("item"))?;
+            let key = table.meta.key.item_key(&new)?;
+            check_item(&new)?;
+            return Ok(action(table, key, Kind::Put(new)));
+        }
+        if let Some(d) = &item.delete {
+            let table = table_for(self, d.table_name.as_deref())?;
+            let key = table
+                .meta
+                .key
+                .key_of(d.key.as_ref().ok_or_else(|| missing("key"))?)?;
+            return Ok(action(table, key, Kind::Delete));
+        }
+        let u = item.update.as_ref().ok_or_else(|| missing("update"))?;
+        let table = table_for(self, u.table_name.as_deref())?;
+        let key_attrs = u.key.clone().ok_or_else(|| missing("key"))?;
+        let key = table.meta.key.key_of(&key_attrs)?;
+        let update = update.unwrap_or_default();
         for path in eval::updated_paths(&update) {
             if table.meta.key.is_key(path.top_level()) {
                 return Err(TableError::invalid_parameter(format!(
@@ -203,19 +222,14 @@ impl Database {
                 )));
             }
         }
-        Ok(Action {
+        Ok(action(
             table,
             key,
-            kind: Kind::Update {
+            Kind::Update {
                 update,
                 key: key_attrs,
             },
-            condition,
-            values: exprs.values().clone(),
-            return_on_failure: return_on_failure(
-                u.return_values_on_condition_check_failure.as_deref(),
-            )?,
-        })
+        ))
     }
 
     /// TransactWriteItems.
@@ -292,9 +306,15 @@ impl Database {
         items: &[crate::model::TransactWriteItem],
         report: Report,
     ) -> Result<TransactWriteItemsOutput> {
+        // Every action's own checks first, then the tables.
+        let parsed = items
+            .iter()
+            .map(Database::parse_expressions)
+            .collect::<Result<Vec<_>>>()?;
         let actions = items
             .iter()
-            .map(|i| self.parse_action(i))
+            .zip(parsed)
+            .map(|(i, p)| self.parse_action(i, p))
             .collect::<Result<Vec<_>>>()?;
         let mut seen = HashSet::new();
         for a in &actions {

@@ -447,3 +447,49 @@ fn b10_query_filter_refuses_key_attributes() {
         .unwrap();
     assert_eq!(out.count, 5);
 }
+
+#[test]
+fn b12_a_requests_own_errors_come_before_a_missing_table() {
+    let (_d, db) = setup();
+    let missing = json!({"Delete": {"TableName": "missing", "Key": {"pk": {"S": "a"}}}});
+    for (update, names, values, want) in [
+        (
+            "SET n = :v REMOVE n",
+            json!(null),
+            json!({":v": {"N": "1"}}),
+            "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [n], path two: [n]",
+        ),
+        (
+            "SET n = :nope",
+            json!(null),
+            json!({":v": {"N": "1"}}),
+            "Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :nope",
+        ),
+        (
+            "SET #e = :v",
+            json!({"#e": ""}),
+            json!({":v": {"N": "1"}}),
+            "ExpressionAttributeNames contains invalid value: Empty attribute name for key #e",
+        ),
+    ] {
+        let mut u = json!({"TableName": "hto", "Key": {"pk": {"S": "a"}},
+            "UpdateExpression": update, "ExpressionAttributeValues": values});
+        if !names.is_null() {
+            u["ExpressionAttributeNames"] = names;
+        }
+        let (code, message) = err(db.transact_write_items(req(json!({
+            "TransactItems": [missing, {"Update": u}]}))));
+        assert_eq!(code, "ValidationException", "{update}: {message}");
+        assert!(message.starts_with(want.split(';').next().unwrap()), "{update}: {message}");
+    }
+    // The missing table alone is still ResourceNotFound.
+    let (code, _) = err(db.transact_write_items(req(json!({"TransactItems": [missing]}))));
+    assert_eq!(code, "ResourceNotFoundException");
+    // BatchGetItem: duplicate keys for a missing table.
+    let key = json!({"pk": {"S": "a"}});
+    assert_eq!(
+        err(db.batch_get_item(req(json!({"RequestItems": {
+            "missing": {"Keys": [key, key]}, "hto": {"Keys": [key]}}})))),
+        validation("Provided list of item keys contains duplicates")
+    );
+}
