@@ -377,11 +377,22 @@ impl Database {
             ],
         )?;
         let found = self.find_stream(arn)?;
-        let number = parse_shard_id(shard_id).ok_or_else(|| {
+        let no_shard = || {
             TableError::ResourceNotFound(format!(
                 "Requested resource not found: Shard does not exist: {shard_id}"
             ))
-        })?;
+        };
+        // The number alone names a shard only with the creation time the id also carries: a
+        // well-formed id the stream never had does not exist.
+        let number = parse_shard_id(shard_id).ok_or_else(no_shard)?;
+        let shard = found
+            .log
+            .shard(number)
+            .map_err(streams::stream_error)?
+            .ok_or_else(no_shard)?;
+        if shard.id() != shard_id {
+            return Err(no_shard());
+        }
         let seq = || -> Result<u64> {
             let s = input.sequence_number.as_deref().ok_or_else(|| {
                 TableError::validation(format!(

@@ -493,3 +493,37 @@ fn b12_a_requests_own_errors_come_before_a_missing_table() {
         validation("Provided list of item keys contains duplicates")
     );
 }
+
+#[test]
+fn b13_get_shard_iterator_refuses_a_shard_the_stream_never_had() {
+    let (_d, db) = setup();
+    let out = db
+        .update_table(req(json!({"TableName": "hto",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}})))
+        .unwrap();
+    let arn = out.table_description.unwrap().latest_stream_arn.unwrap();
+    let shards = db
+        .describe_stream(req(json!({"StreamArn": arn})))
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap();
+    let real = shards[0].shard_id.clone().unwrap();
+    let iterator = |id: &str| {
+        db.get_shard_iterator(req(json!({"StreamArn": arn, "ShardId": id,
+            "ShardIteratorType": "TRIM_HORIZON"})))
+    };
+    assert!(iterator(&real).unwrap().shard_iterator.is_some());
+    // Same number, another creation time; and an id of the right shape the stream never had.
+    let number = real.rsplit('-').next().unwrap();
+    for id in [
+        format!("shardId-00000000000000000000-{number}"),
+        "shardId-00000000000000000000-00000000".to_owned(),
+        "shardId-00000000000000000000-7fffffff".to_owned(),
+    ] {
+        let (code, message) = err(iterator(&id));
+        assert_eq!(code, "ResourceNotFoundException", "{id}");
+        assert!(message.contains("Shard does not exist"), "{id}: {message}");
+    }
+}
