@@ -527,3 +527,37 @@ fn b13_get_shard_iterator_refuses_a_shard_the_stream_never_had() {
         assert!(message.contains("Shard does not exist"), "{id}: {message}");
     }
 }
+
+/// DIFFERENCES.md B14, kept as it was: UPDATED_OLD/UPDATED_NEW project the updated paths, as a
+/// ProjectionExpression of them would (nested map members and list elements, not the whole
+/// top-level attribute DynamoDB Local returns). This is dynalite's "should update nested
+/// attributes" case, whose expectation was written against DynamoDB itself.
+#[test]
+fn b14_updated_values_project_the_updated_paths() {
+    let (_d, db) = setup();
+    let key = json!({"pk": {"S": "k"}});
+    db.update_item(req(json!({"TableName": "hto", "Key": key, "UpdateExpression": "set b = :b, c = :c",
+        "ExpressionAttributeValues": {":b": {"M": {"a": {"N": "1"}, "b": {"N": "2"}, "c": {"N": "3"}}},
+                                      ":c": {"L": [{"N": "1"}, {"N": "3"}]}}})))
+    .unwrap();
+    let out = db
+        .update_item(req(json!({"TableName": "hto", "Key": key, "ReturnValues": "UPDATED_NEW",
+            "UpdateExpression": "set b.c=((c[1])+(b.a)),b.a = pk,c[1] = pk, c[4] = b.a - b.b, c[2] = b.c add c[8] :b, c[6] :a",
+            "ExpressionAttributeValues": {":a": {"N": "2"}, ":b": {"SS": ["a"]}}})))
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(out.attributes.unwrap()).unwrap(),
+        json!({"b": {"M": {"a": {"S": "k"}, "c": {"N": "4"}}},
+               "c": {"L": [{"S": "k"}, {"N": "3"}, {"N": "2"}]}})
+    );
+    let out = db
+        .update_item(req(
+            json!({"TableName": "hto", "Key": key, "ReturnValues": "UPDATED_OLD",
+            "UpdateExpression": "SET c[0] = :v", "ExpressionAttributeValues": {":v": {"S": "a"}}}),
+        ))
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(out.attributes.unwrap()).unwrap(),
+        json!({"c": {"L": [{"N": "1"}]}})
+    );
+}
