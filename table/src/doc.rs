@@ -162,11 +162,13 @@ pub fn contains(value: Option<&AttributeValue>, operand: &AttributeValue) -> boo
     }
 }
 
-/// `size(value)`: length of a string (UTF-8 bytes) or binary, element count of a set, list
+/// `size(value)`: length of a string (UTF-16 code units) or binary (bytes), element count of a set, list
 /// or map. Other types have no size (the comparison using it is false).
 pub fn size(value: &AttributeValue) -> Option<AttributeValue> {
     let n = match value {
-        AttributeValue::S(s) => s.len(),
+        // A string's length in UTF-16 code units, as DynamoDB (Java) counts it: "é€" is 2,
+        // not its 5 UTF-8 bytes; a character outside the BMP counts 2.
+        AttributeValue::S(s) => s.encode_utf16().count(),
         AttributeValue::B(b) => b.len(),
         AttributeValue::Ss(s) => s.len(),
         AttributeValue::Ns(s) => s.len(),
@@ -401,6 +403,15 @@ fn compact_value(v: &mut AttributeValue) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn string_size_counts_utf16_code_units() {
+        let n = |s: &str| size(&AttributeValue::S(s.into()));
+        assert_eq!(n("ab"), Some(AttributeValue::N(Number::from(2))));
+        assert_eq!(n("é€"), Some(AttributeValue::N(Number::from(2))));
+        assert_eq!(n("😀"), Some(AttributeValue::N(Number::from(2))));
+        assert_eq!(size(&AttributeValue::Bool(true)), None);
+    }
+
     fn item(json: &str) -> Item {
         serde_json::from_str(json).unwrap()
     }
@@ -470,7 +481,8 @@ mod tests {
             Some(&AttributeValue::s("hello")),
             &AttributeValue::s("ell")
         ));
-        assert_eq!(size(&AttributeValue::s("héllo")), Some(n("6")));
+        // UTF-16 code units, as DynamoDB Local and Dynoxide count (this said 6, UTF-8 bytes: wrong).
+        assert_eq!(size(&AttributeValue::s("héllo")), Some(n("5")));
         assert_eq!(size(&set["x"]), Some(n("2")));
         assert_eq!(size(&n("1")), None);
         assert!(attribute_type(Some(&n("1")), &AttributeValue::s("N")).unwrap());

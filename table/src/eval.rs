@@ -216,7 +216,12 @@ pub fn apply_update(update: &UpdateExpr, item: &mut Item, values: &Values) -> Re
         let v = doc::delete_from_set(doc::get(&before, &path), value(values, &action.value)?)?;
         deletes.push((path, v));
     }
-    for (path, v) in sets.into_iter().chain(adds) {
+    // Every path was resolved against the item before the update (paths never overlap), so
+    // order matters only for list elements past the end, which are appended: in index order,
+    // as DynamoDB does (`SET l[4] = :a, l[2] = :b` on a 2-element list gives [.., .., b, a]).
+    let mut writes: Vec<(Vec<Step>, AttributeValue)> = sets.into_iter().chain(adds).collect();
+    writes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, v) in writes {
         doc::set(item, &path, v)?;
     }
     for (path, v) in deletes {
@@ -255,6 +260,27 @@ mod tests {
 
     fn n(s: &str) -> AttributeValue {
         AttributeValue::n(s).unwrap()
+    }
+
+    #[test]
+    fn assignments_past_the_end_of_a_list_append_in_index_order() {
+        let mut item: Item =
+            serde_json::from_str(r#"{"c": {"L": [{"N": "1"}, {"S": "k"}]}}"#).unwrap();
+        let values: Values = serde_json::from_str(
+            r#"{":a": {"N": "-1"}, ":b": {"N": "3"}, ":c": {"N": "2"}, ":d": {"SS": ["x"]}}"#,
+        )
+        .unwrap();
+        let mut ctx = crate::exprs::Exprs::new(None, Some(&values), "", true).unwrap();
+        let update = ctx
+            .update(Some("SET c[4] = :a, c[2] = :b ADD c[8] :d, c[6] :c"))
+            .unwrap()
+            .unwrap();
+        apply_update(&update, &mut item, &values).unwrap();
+        let want: Item = serde_json::from_str(
+            r#"{"c": {"L": [{"N": "1"}, {"S": "k"}, {"N": "3"}, {"N": "-1"}, {"N": "2"}, {"SS": ["x"]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(item, want);
     }
 
     fn sample() -> (Item, Values) {
