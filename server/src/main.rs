@@ -4,11 +4,6 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// mimalloc: a Query builds and frees thousands of small strings and maps; with glibc's
-/// malloc it cost 850-950 µs of server CPU, with mimalloc 616 µs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "strata", about = "An embeddable DynamoDB: server and tools")]
 struct Cli {
