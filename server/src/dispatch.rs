@@ -28,6 +28,16 @@ fn value(v: Value) -> Result<Vec<u8>, WireError> {
     serde_json::to_vec(&v).map_err(|e| WireError::internal(e.to_string()))
 }
 
+/// The `TableName` of a request that takes only that: a name, or a table ARN.
+fn table_name_in(body: &[u8]) -> Result<String, WireError> {
+    let input: Value = parse(body)?;
+    let name = input
+        .get("TableName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Ok(name.rsplit(":table/").next().unwrap_or(name).to_owned())
+}
+
 /// TagResource / UntagResource / ListTagsOfResource input.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -92,12 +102,8 @@ pub fn dispatch(
             "Endpoints": [{"Address": format!("dynamodb.{region}.amazonaws.com"), "CachePeriodInMinutes": 1440}]
         })),
         "DescribeTimeToLive" => {
-            let input: Value = parse(body)?;
-            let name = input
-                .get("TableName")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            db.live_table(name).map_err(WireError::from)?;
+            let name = table_name_in(body)?;
+            db.live_table(&name).map_err(WireError::from)?;
             value(json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}))
         }
         "ListTagsOfResource" => {
@@ -122,14 +128,9 @@ pub fn dispatch(
         // Continuous backups are ENABLED on every table (DynamoDB's documentation); point in
         // time recovery is not offered.
         "DescribeContinuousBackups" => {
-            let input: Value = parse(body)?;
-            let name = input
-                .get("TableName")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let name = name.rsplit(":table/").next().unwrap_or(name);
-            db.live_table(name)
-                .map_err(|_| WireError::table_not_found(name))?;
+            let name = table_name_in(body)?;
+            db.live_table(&name)
+                .map_err(|_| WireError::table_not_found(&name))?;
             value(json!({"ContinuousBackupsDescription": {
                 "ContinuousBackupsStatus": "ENABLED",
                 "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}}))
