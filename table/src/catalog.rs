@@ -482,20 +482,13 @@ impl Table {
 fn check_tags(tags: &[crate::model::Tag]) -> Result<std::collections::BTreeMap<String, String>> {
     let mut out = std::collections::BTreeMap::new();
     for t in tags {
-        let key = t.key.clone().ok_or_else(|| {
-            TableError::constraints(vec![violation(
-                None,
-                "tags.member.key",
-                "Member must not be null",
-            )])
-        })?;
-        let value = t.value.clone().ok_or_else(|| {
-            TableError::constraints(vec![violation(
-                None,
-                "tags.member.value",
-                "Member must not be null",
-            )])
-        })?;
+        let member = |v: &Option<String>, field: &str| {
+            v.clone().ok_or_else(|| {
+                TableError::constraints(vec![violation(None, field, "Member must not be null")])
+            })
+        };
+        let key = member(&t.key, "tags.member.key")?;
+        let value = member(&t.value, "tags.member.value")?;
         if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
             return Err(TableError::validation(format!(
                 "One or more parameter values were invalid: Invalid tag: key length must be 1 to 128 and value length at most 256 characters (key {key:?})"
