@@ -101,11 +101,8 @@ pub fn dispatch(
         "DescribeEndpoints" => value(json!({
             "Endpoints": [{"Address": format!("dynamodb.{region}.amazonaws.com"), "CachePeriodInMinutes": 1440}]
         })),
-        "DescribeTimeToLive" => {
-            let name = table_name_in(body)?;
-            db.live_table(&name).map_err(WireError::from)?;
-            value(json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}))
-        }
+        "DescribeTimeToLive" => reply(db.describe_time_to_live(parse(body)?)),
+        "UpdateTimeToLive" => reply(db.update_time_to_live(parse(body)?)),
         "ListTagsOfResource" => {
             let input: TagInput = parse(body)?;
             let tags = db

@@ -199,7 +199,7 @@ impl Server {
 fn may_wait(target: &str, synced_writes: bool) -> bool {
     let op = target.rsplit('.').next().unwrap_or(target);
     match op {
-        "CreateTable" | "UpdateTable" | "DeleteTable" | "Scan" => true,
+        "CreateTable" | "UpdateTable" | "DeleteTable" | "UpdateTimeToLive" | "Scan" => true,
         "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" | "TransactWriteItems"
         | "TagResource" | "UntagResource" => synced_writes,
         _ => false,

@@ -54,17 +54,26 @@ impl Database {
             }
             let mut t = self.engine().transaction();
             for (table, key, new) in ops {
-                let old = match table.stream {
-                    Some(_) => match t.get(&table.items, key)? {
+                let old = if crate::write::table_needs_old_image(table) {
+                    match t.get(&table.items, key)? {
                         Some(b) => Some(codec::decode_item(&b).map_err(TableError::Internal)?),
                         None => None,
-                    },
-                    None => None,
+                    }
+                } else {
+                    None
                 };
                 match new {
                     Some(item) => t.put(&table.items, key, codec::encode_item(item)),
                     None => t.delete(&table.items, key),
                 }
+                crate::index::maintain(
+                    &mut t,
+                    &table.indexes,
+                    &table.meta.key,
+                    key,
+                    old.as_ref(),
+                    new.as_ref(),
+                )?;
                 if let Some(stream) = &table.stream {
                     if let Some((_, a)) = appenders.iter().find(|(id, _)| *id == table.meta.id) {
                         crate::streams::append_change(
@@ -74,6 +83,7 @@ impl Database {
                             &table.meta.key,
                             old.as_ref(),
                             new.as_ref(),
+                            false,
                         )?;
                     }
                 }
@@ -231,6 +241,8 @@ impl Database {
 
     /// BatchWriteItem.
     pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
+        // Held until the write commits: see `Core::gate`.
+        let _gate = self.gate.read_recursive();
         let requests = input.request_items.ok_or_else(|| {
             TableError::constraints(vec![violation(
                 None,

@@ -42,6 +42,8 @@ pub struct Table {
     pub stream: Option<crate::streams::TableStream>,
     /// Disabled streams still holding records, kept open so their retention is enforced.
     pub old_streams: Vec<strata_streams::ChangeLog>,
+    /// The secondary indexes and the expiry index, in catalog order.
+    pub indexes: Vec<crate::index::LiveIndex>,
 }
 
 impl Table {
@@ -74,30 +76,69 @@ impl Table {
                 old_streams.push(log);
             }
         }
+        let indexes = meta
+            .indexes
+            .iter()
+            .map(|i| {
+                Ok(crate::index::LiveIndex {
+                    entries: db.keyspace(&i.keyspace_name(meta.id))?,
+                    meta: i.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Table {
             meta,
             items,
             stream,
             old_streams,
+            indexes,
         })
     }
 }
 
-/// A database of DynamoDB tables on one engine. Cheap to share (`Arc`), safe to use from
-/// many threads.
+/// A database of DynamoDB tables on one engine. Safe to use from many threads (share it in
+/// an `Arc`). Background work — index backfills and the time-to-live sweeper — runs on its
+/// own threads, which dropping the database stops (and waits for).
 pub struct Database {
-    db: Db,
-    catalog: Keyspace,
-    tables: RwLock<BTreeMap<String, Arc<Table>>>,
+    core: Arc<Core>,
+}
+
+/// The state a [`Database`] shares with its background threads (which hold it weakly).
+/// Reached through the database (`Deref`); not constructed on its own.
+pub struct Core {
+    pub(crate) db: Db,
+    pub(crate) catalog: Keyspace,
+    pub(crate) tables: RwLock<BTreeMap<String, Arc<Table>>>,
     next_id: AtomicU64,
-    /// Serializes table creation and deletion.
-    ddl: Mutex<()>,
+    /// Serializes DDL: table creation and deletion, UpdateTable, TTL changes, index states.
+    pub(crate) ddl: Mutex<()>,
+    /// Held shared by every item write for its whole length and exclusively by a change of
+    /// a table's set of indexes, so that no write that started with the old set commits
+    /// after the new set is published (which would leave a new index behind its table).
+    pub(crate) gate: RwLock<()>,
     /// TransactWriteItems' ClientRequestTokens of the last ten minutes.
     tokens: crate::transact::Tokens,
     /// How item writes commit: fsynced before they are acknowledged, or not.
     write_options: WriteOptions,
     /// The table layer's settings.
-    options: DatabaseOptions,
+    pub(crate) options: DatabaseOptions,
+    /// Background threads and how to stop them.
+    pub(crate) workers: crate::background::Workers,
+    /// This core, weakly, for the threads it starts.
+    pub(crate) me: std::sync::Weak<Core>,
+}
+
+impl std::ops::Deref for Database {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.core.workers.stop_and_join();
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -170,23 +211,85 @@ impl Database {
                 Arc::new(Table::open(&db, meta, items, &options.stream_log)?),
             );
         }
-        // Keyspaces of tables whose creation or deletion a crash interrupted.
-        let live: Vec<String> = tables.values().map(|t| t.meta.keyspace_name()).collect();
+        // Keyspaces of tables and indexes whose creation or deletion a crash interrupted.
+        let mut live: Vec<String> = tables.values().map(|t| t.meta.keyspace_name()).collect();
+        for t in tables.values() {
+            live.extend(t.meta.indexes.iter().map(|i| i.keyspace_name(t.meta.id)));
+        }
         for name in db.keyspace_names() {
-            if name.starts_with("table/") && !live.contains(&name) {
+            if (name.starts_with("table/") || name.starts_with("index/")) && !live.contains(&name) {
                 db.drop_keyspace(&name)?;
             }
         }
-        Ok(Database {
+        let backfills: Vec<(u64, u64)> = tables
+            .values()
+            .flat_map(|t| {
+                t.meta
+                    .indexes
+                    .iter()
+                    .filter(|i| i.backfilling)
+                    .map(|i| (t.meta.id, i.id))
+            })
+            .collect();
+        let core = Arc::new_cyclic(|me| Core {
             db,
             catalog,
             tables: RwLock::new(tables),
             next_id: AtomicU64::new(next_id),
             ddl: Mutex::new(()),
+            gate: RwLock::new(()),
             tokens: Default::default(),
             write_options: WriteOptions::new().sync(options.sync_writes),
             options,
-        })
+            workers: Default::default(),
+            me: me.clone(),
+        });
+        for (table, index) in backfills {
+            core.start_backfill(table, index);
+        }
+        core.start_ttl_sweeper();
+        Ok(Database { core })
+    }
+}
+
+impl Core {
+    /// Stores a table's changed catalog entry (fsynced) and publishes the table with it.
+    pub(crate) fn store_meta(&self, table: &Table, meta: StoredTable) -> Result<()> {
+        let same_indexes = table.meta.indexes.len() == meta.indexes.len()
+            && table
+                .meta
+                .indexes
+                .iter()
+                .zip(&meta.indexes)
+                .all(|(a, b)| a.id == b.id);
+        if same_indexes {
+            self.publish(table, meta)
+        } else {
+            // Waits for the writes that use the old set of indexes (see `gate`).
+            let _gate = self.gate.write();
+            self.publish(table, meta)
+        }
+    }
+
+    /// Stores a table's catalog entry (fsynced) and publishes the table with it; a change of
+    /// its indexes must hold `gate` exclusively.
+    pub(crate) fn publish(&self, table: &Table, meta: StoredTable) -> Result<()> {
+        let mut batch = strata_engine::WriteBatch::new();
+        batch.put_in(
+            &self.catalog,
+            format!("{TABLE_PREFIX}{}", meta.name),
+            serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
+        );
+        self.db.write(batch, WriteOptions::new().sync(true))?;
+        let name = meta.name.clone();
+        let updated = Arc::new(Table::open(
+            &self.db,
+            meta,
+            table.items.clone(),
+            &self.options.stream_log,
+        )?);
+        self.tables.write().insert(name, updated);
+        Ok(())
     }
 
     /// The options new stream change logs are created with.
@@ -231,18 +334,16 @@ impl Database {
             .find(|t| t.meta.id == id)
             .cloned()
     }
+}
 
+impl Database {
     /// CreateTable.
     pub fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?.to_owned();
         let definitions = input.attribute_definitions.clone().unwrap_or_default();
         let key = check_key_schema(&input, &definitions)?;
         let (billing_mode, read_units, write_units) = check_billing(&input)?;
-        if input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some() {
-            return Err(TableError::validation(
-                "Secondary indexes are not supported yet by this strata version",
-            ));
-        }
+        let indexes = table_indexes(&input, &definitions, &key, &billing_mode)?;
         let streams = match &input.stream_specification {
             Some(spec) => match new_stream(spec)? {
                 Some(info) => vec![info],
@@ -270,6 +371,8 @@ impl Database {
             streams,
             tags: check_tags(input.tags.as_deref().unwrap_or_default())?,
             named_by_id: true,
+            next_index_id: indexes.len() as u64 + 1,
+            indexes,
         };
         let items = self.db.keyspace(&meta.keyspace_name())?;
         let table = Table::open(&self.db, meta, items, &self.options.stream_log)?;
@@ -282,7 +385,7 @@ impl Database {
             serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
         );
         self.db.write(batch, WriteOptions::new().sync(true))?;
-        let description = meta.describe("ACTIVE", 0, 0);
+        let description = meta.describe("ACTIVE", 0, 0, &|_| (0, 0));
         self.tables.write().insert(name, Arc::new(table));
         Ok(CreateTableOutput {
             table_description: Some(description),
@@ -293,9 +396,8 @@ impl Database {
     pub fn describe_table(&self, input: TableNameInput) -> Result<DescribeTableOutput> {
         let name = check_table_name(input.table_name.as_deref(), "tableName")?;
         let table = self.live_table(name)?;
-        let (count, size) = table.count_and_size()?;
         Ok(DescribeTableOutput {
-            table: Some(table.meta.describe("ACTIVE", count, size)),
+            table: Some(table.describe("ACTIVE")?),
         })
     }
 
@@ -346,13 +448,21 @@ impl Database {
                 "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
             ));
         }
-        let (count, size) = table.count_and_size()?;
-        let description = table.meta.describe("DELETING", count, size);
+        let description = table.describe("DELETING")?;
         let mut batch = strata_engine::WriteBatch::new();
         batch.delete_in(&self.catalog, format!("{TABLE_PREFIX}{name}"));
+        for index in &table.meta.indexes {
+            batch.delete_in(
+                &self.catalog,
+                crate::backfill::cursor_key(table.meta.id, index.id),
+            );
+        }
         self.db.write(batch, WriteOptions::new().sync(true))?;
         self.tables.write().remove(name);
         self.db.drop_keyspace(&table.meta.keyspace_name())?;
+        for index in &table.meta.indexes {
+            self.db.drop_keyspace(&index.keyspace_name(table.meta.id))?;
+        }
         Ok(DeleteTableOutput {
             table_description: Some(description),
         })
@@ -366,13 +476,12 @@ impl Database {
         }
         let _ddl = self.ddl.lock();
         let table = self.live_table(name)?;
-        if input.global_secondary_index_updates.is_some() {
-            return Err(TableError::validation(
-                "Secondary indexes are not supported yet by this strata version",
-            ));
-        }
         let mut meta = table.meta.clone();
-        let mut changed = false;
+        let index_change = match &input.global_secondary_index_updates {
+            Some(updates) => crate::index_ddl::apply_gsi_updates(&mut meta, &input, updates)?,
+            None => Default::default(),
+        };
+        let mut changed = index_change.changed;
         if let Some(spec) = &input.stream_specification {
             let enabled = meta.streams.last().filter(|s| s.enabled);
             match (spec.stream_enabled, enabled) {
@@ -439,24 +548,46 @@ impl Database {
                     ),
             ));
         }
-        let mut batch = strata_engine::WriteBatch::new();
-        batch.put_in(
-            &self.catalog,
-            format!("{TABLE_PREFIX}{name}"),
-            serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
-        );
-        self.db.write(batch, WriteOptions::new().sync(true))?;
-        let (count, size) = table.count_and_size()?;
-        let description = meta.describe("ACTIVE", count, size);
-        let updated = Table::open(
-            &self.db,
-            meta,
-            table.items.clone(),
-            &self.options.stream_log,
-        )?;
-        self.tables
-            .write()
-            .insert(name.to_owned(), Arc::new(updated));
+        let created = index_change.created;
+        if let Some(id) = created {
+            // No write is in flight while the gate is held: the table's emptiness now is
+            // final for every write that does not maintain the new index.
+            let _gate = self.gate.write();
+            let occupied = table.items.iter().next().is_some();
+            if let Some(i) = meta.indexes.iter_mut().find(|i| i.id == id) {
+                i.backfilling = occupied;
+            }
+            self.publish(&table, meta)?;
+        } else {
+            self.store_meta(&table, meta)?;
+        }
+        let table = self.live_table(name)?;
+        let mut description = table.describe("ACTIVE")?;
+        if let Some(dropped) = &index_change.deleted {
+            let mut gone = dropped.describe(&table.meta, 0, 0);
+            gone.index_status = Some("DELETING".into());
+            description
+                .global_secondary_indexes
+                .get_or_insert_with(Vec::new)
+                .push(gone);
+            self.db
+                .drop_keyspace(&dropped.keyspace_name(table.meta.id))?;
+            let mut batch = strata_engine::WriteBatch::new();
+            batch.delete_in(
+                &self.catalog,
+                crate::backfill::cursor_key(table.meta.id, dropped.id),
+            );
+            self.db.write(batch, WriteOptions::new())?;
+        }
+        if let Some(id) = created {
+            if table
+                .indexes
+                .iter()
+                .any(|i| i.meta.id == id && i.meta.backfilling)
+            {
+                self.start_backfill(table.meta.id, id);
+            }
+        }
         Ok(UpdateTableOutput {
             table_description: Some(description),
         })
@@ -464,6 +595,25 @@ impl Database {
 }
 
 impl Table {
+    /// DescribeTable's view with `status`, item counts and sizes counted now.
+    pub fn describe(&self, status: &str) -> Result<crate::model::TableDescription> {
+        let (count, size) = self.count_and_size()?;
+        let mut figures = std::collections::HashMap::new();
+        for index in &self.indexes {
+            figures.insert(index.meta.id, index.count_and_size()?);
+        }
+        Ok(self.meta.describe(status, count, size, &|i| {
+            figures.get(&i.id).copied().unwrap_or((0, 0))
+        }))
+    }
+
+    /// The secondary index named `name` (not the expiry index).
+    pub fn index(&self, name: &str) -> Option<&crate::index::LiveIndex> {
+        self.indexes
+            .iter()
+            .find(|i| i.meta.name == name && i.meta.kind != crate::index::IndexKind::Expiry)
+    }
+
     /// Items and their bytes (DynamoDB's item sizes), counted now.
     pub fn count_and_size(&self) -> Result<(i64, i64)> {
         let (mut count, mut size) = (0i64, 0i64);
@@ -521,25 +671,6 @@ impl Database {
                 "Requested resource not found: ResourceArn: {arn} not found"
             ))
         })
-    }
-
-    fn store_meta(&self, table: &Table, meta: StoredTable) -> Result<()> {
-        let mut batch = strata_engine::WriteBatch::new();
-        batch.put_in(
-            &self.catalog,
-            format!("{TABLE_PREFIX}{}", meta.name),
-            serde_json::to_vec(&meta).map_err(|e| TableError::Internal(e.to_string()))?,
-        );
-        self.db.write(batch, WriteOptions::new().sync(true))?;
-        let name = meta.name.clone();
-        let updated = Table::open(
-            &self.db,
-            meta,
-            table.items.clone(),
-            &self.options.stream_log,
-        )?;
-        self.tables.write().insert(name, Arc::new(updated));
-        Ok(())
     }
 
     /// TagResource.
@@ -822,7 +953,7 @@ fn check_key_schema(input: &CreateTableInput, defs: &[AttributeDefinition]) -> R
     })
 }
 
-fn check_throughput(t: &crate::model::ProvisionedThroughput) -> Result<(i64, i64)> {
+pub(crate) fn check_throughput(t: &crate::model::ProvisionedThroughput) -> Result<(i64, i64)> {
     let mut problems = Vec::new();
     for (v, field) in [
         (
@@ -859,6 +990,57 @@ fn check_throughput(t: &crate::model::ProvisionedThroughput) -> Result<(i64, i64
         }
     }
     Ok((r, w))
+}
+
+/// The LSIs and GSIs a CreateTable request declares, checked.
+fn table_indexes(
+    input: &CreateTableInput,
+    defs: &[AttributeDefinition],
+    key: &KeySchema,
+    billing: &str,
+) -> Result<Vec<crate::index::StoredIndex>> {
+    use crate::index::IndexKind;
+    let mut indexes = Vec::new();
+    for (kind, list, field) in [
+        (
+            IndexKind::Local,
+            &input.local_secondary_indexes,
+            "localSecondaryIndexes",
+        ),
+        (
+            IndexKind::Global,
+            &input.global_secondary_indexes,
+            "globalSecondaryIndexes",
+        ),
+    ] {
+        let Some(list) = list else { continue };
+        if list.is_empty() {
+            return Err(TableError::invalid_parameter(format!(
+                "List of {} is empty",
+                if kind == IndexKind::Local {
+                    "LocalSecondaryIndexes"
+                } else {
+                    "GlobalSecondaryIndexes"
+                }
+            )));
+        }
+        for (i, spec) in list.iter().enumerate() {
+            let id = indexes.len() as u64 + 1;
+            indexes.push(crate::index_ddl::parse_index(
+                spec,
+                kind,
+                defs,
+                key,
+                billing,
+                &format!("{field}.{}.member", i + 1),
+                id,
+            )?);
+        }
+    }
+    if !indexes.is_empty() {
+        crate::index_ddl::check_index_set(key, &indexes, defs)?;
+    }
+    Ok(indexes)
 }
 
 fn check_billing(input: &CreateTableInput) -> Result<(String, i64, i64)> {

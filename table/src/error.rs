@@ -30,6 +30,9 @@ pub enum TableError {
     /// The table exists already, or is being changed (`ResourceInUseException`).
     #[error("{0}")]
     ResourceInUse(String),
+    /// Too many index creations or deletions at once (`LimitExceededException`).
+    #[error("{0}")]
+    LimitExceeded(String),
     /// A condition expression evaluated to false (`ConditionalCheckFailedException`).
     #[error("The conditional request failed")]
     ConditionalCheckFailed {
@@ -72,6 +75,7 @@ impl TableError {
             TableError::Validation(_) => "ValidationException",
             TableError::ResourceNotFound(_) => "ResourceNotFoundException",
             TableError::ResourceInUse(_) => "ResourceInUseException",
+            TableError::LimitExceeded(_) => "LimitExceededException",
             TableError::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
             TableError::TransactionCanceled { .. } => "TransactionCanceledException",
             TableError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",

@@ -145,6 +145,8 @@ fn write_condition(c: WriteCondition<'_>) -> Result<(Option<Condition>, crate::m
 impl Database {
     /// PutItem.
     pub fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput> {
+        // Held until the write commits: see `Core::gate`.
+        let _gate = self.gate.read_recursive();
         let table = table_for(self, input.table_name.as_deref())?;
         let item = required(input.item.as_ref(), "item")?.clone();
         let key = table.meta.key.item_key(&item)?;
@@ -242,6 +244,8 @@ impl Database {
 
     /// DeleteItem.
     pub fn delete_item(&self, input: DeleteItemInput) -> Result<WriteItemOutput> {
+        // Held until the write commits: see `Core::gate`.
+        let _gate = self.gate.read_recursive();
         let table = table_for(self, input.table_name.as_deref())?;
         let key_attrs = required(input.key.as_ref(), "key")?;
         let key = table.meta.key.key_of(key_attrs)?;
@@ -277,6 +281,8 @@ impl Database {
 
     /// UpdateItem: creates the item if it does not exist.
     pub fn update_item(&self, input: UpdateItemInput) -> Result<WriteItemOutput> {
+        // Held until the write commits: see `Core::gate`.
+        let _gate = self.gate.read_recursive();
         let table = table_for(self, input.table_name.as_deref())?;
         let key_attrs = required(input.key.as_ref(), "key")?.clone();
         let key = table.meta.key.key_of(&key_attrs)?;

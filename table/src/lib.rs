@@ -1,6 +1,8 @@
 //! strata's table layer: DynamoDB's data model — tables, items, attribute values, the
 //! expression languages, Query/Scan, batches and transactions — on the storage engine.
 
+pub mod backfill;
+pub mod background;
 pub mod batch;
 pub mod builder;
 pub mod capacity;
@@ -12,6 +14,8 @@ pub mod error;
 pub mod eval;
 pub mod expr;
 pub mod exprs;
+pub mod index;
+pub mod index_ddl;
 pub mod items;
 pub mod legacy;
 pub mod model;
@@ -23,14 +27,15 @@ pub mod schema;
 pub mod stream_api;
 pub mod streams;
 pub mod transact;
+pub mod ttl;
 pub mod value;
 pub mod write;
 
 pub use builder::TableRef;
-pub use catalog::{Database, Table};
+pub use catalog::{Core, Database, Table};
 pub use error::{Result, TableError};
 pub use number::Number;
-pub use options::DatabaseOptions;
+pub use options::{Clock, DatabaseOptions};
 pub use value::{AttributeValue, Item};
 
 /// The region strata reports in ARNs.

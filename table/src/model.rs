@@ -865,3 +865,50 @@ wire!(
         consumed_capacity: Option<Vec<ConsumedCapacity>>,
     }
 );
+
+wire!(
+    /// Time to live's settings in UpdateTimeToLive.
+    TimeToLiveSpecification {
+        /// Whether items expire.
+        enabled: Option<bool>,
+        /// The attribute holding each item's expiry time (epoch seconds, a Number).
+        attribute_name: Option<String>,
+    }
+);
+
+wire!(
+    /// UpdateTimeToLive.
+    UpdateTimeToLiveInput {
+        /// The table.
+        table_name: Option<String>,
+        /// The new settings.
+        time_to_live_specification: Option<TimeToLiveSpecification>,
+    }
+);
+
+wire!(
+    /// UpdateTimeToLive's answer.
+    UpdateTimeToLiveOutput {
+        /// The settings as requested.
+        time_to_live_specification: Option<TimeToLiveSpecification>,
+    }
+);
+
+wire!(
+    /// Time to live as DescribeTimeToLive reports it.
+    TimeToLiveDescription {
+        /// `ENABLED`, `ENABLING` (items present when it was enabled are still being
+        /// indexed for expiry), or `DISABLED`.
+        time_to_live_status: Option<String>,
+        /// The expiry attribute (when enabled).
+        attribute_name: Option<String>,
+    }
+);
+
+wire!(
+    /// DescribeTimeToLive's answer.
+    DescribeTimeToLiveOutput {
+        /// The settings.
+        time_to_live_description: Option<TimeToLiveDescription>,
+    }
+);

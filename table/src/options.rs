@@ -1,14 +1,59 @@
 //! How a [`Database`](crate::Database) behaves beyond the engine's own options.
 
+use std::sync::Arc;
 use std::time::Duration;
 use strata_streams::LogOptions;
 
-/// Table-layer settings: write durability and how table streams are laid out. A builder;
-/// the defaults match DynamoDB where it has one.
-#[derive(Debug, Clone, Default)]
+/// Where time to live reads the time: the system clock, or one a test sets.
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<dyn Fn() -> f64 + Send + Sync>>);
+
+impl Clock {
+    /// A clock reading `now` (epoch seconds) each time it is asked.
+    pub fn new(now: impl Fn() -> f64 + Send + Sync + 'static) -> Clock {
+        Clock(Some(Arc::new(now)))
+    }
+
+    /// The time, in epoch seconds.
+    pub fn now(&self) -> f64 {
+        match &self.0 {
+            Some(f) => f(),
+            None => crate::catalog::now_ms() as f64 / 1000.0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Clock(custom)"
+        } else {
+            "Clock(system)"
+        })
+    }
+}
+
+/// Table-layer settings: write durability, how table streams are laid out, and how time to
+/// live sweeps. A builder; the defaults match DynamoDB where it has one.
+#[derive(Debug, Clone)]
 pub struct DatabaseOptions {
     pub(crate) sync_writes: bool,
     pub(crate) stream_log: LogOptions,
+    pub(crate) ttl_interval: Duration,
+    pub(crate) ttl_batch: usize,
+    pub(crate) clock: Clock,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            sync_writes: false,
+            stream_log: LogOptions::default(),
+            ttl_interval: Duration::from_secs(10),
+            ttl_batch: 1000,
+            clock: Clock::default(),
+        }
+    }
 }
 
 impl DatabaseOptions {
@@ -42,6 +87,27 @@ impl DatabaseOptions {
     /// How many shards a stream writes to at once (1..=1024; default 4).
     pub fn stream_shards(mut self, n: u32) -> Self {
         self.stream_log = self.stream_log.shards(n);
+        self
+    }
+
+    /// How often the time-to-live sweeper looks for expired items (default 10 s; DynamoDB
+    /// promises deletion "within a few days", strata within this delay plus the time to
+    /// delete what expired).
+    pub fn ttl_sweep_interval(mut self, d: Duration) -> Self {
+        self.ttl_interval = d;
+        self
+    }
+
+    /// The most expired items the sweeper deletes per round over all tables (default
+    /// 1000), which bounds the work (and write traffic) of one round.
+    pub fn ttl_sweep_batch(mut self, n: usize) -> Self {
+        self.ttl_batch = n.max(1);
+        self
+    }
+
+    /// The clock time to live compares expiry times with (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 

@@ -1,11 +1,12 @@
 //! Query and Scan.
 
 use crate::capacity::{self, Report};
-use crate::catalog::{check_enum, Database};
+use crate::catalog::{check_enum, Database, Table};
 use crate::error::{violation, Result, TableError};
 use crate::eval::Evaluator;
 use crate::expr::{Condition, KeyComparison, ProjectionExpr};
 use crate::exprs::{mixed, Exprs};
+use crate::index::{IndexKind, LiveIndex, Projected};
 use crate::items::{project, table_for};
 use crate::model::{QueryInput, QueryOutput, ScanInput, Values};
 use crate::read::{self, PageSpec, SortCondition};
@@ -16,6 +17,8 @@ use crate::value::{AttributeValue, Item};
 #[derive(PartialEq, Eq)]
 enum Select {
     All,
+    /// An index's entries as they are (the default for indexes).
+    AllProjected,
     Specific,
     Count,
 }
@@ -24,6 +27,8 @@ fn select(select: Option<&str>, has_projection: bool, index: bool) -> Result<Sel
     let Some(s) = select else {
         return Ok(if has_projection {
             Select::Specific
+        } else if index {
+            Select::AllProjected
         } else {
             Select::All
         });
@@ -52,6 +57,7 @@ fn select(select: Option<&str>, has_projection: bool, index: bool) -> Result<Sel
         }
         "COUNT" => Ok(Select::Count),
         "SPECIFIC_ATTRIBUTES" => Ok(Select::Specific),
+        "ALL_PROJECTED_ATTRIBUTES" => Ok(Select::AllProjected),
         _ => Ok(Select::All),
     }
 }
@@ -113,6 +119,9 @@ struct Reading {
     projection: Option<ProjectionExpr>,
     values: Values,
     select: Select,
+    /// Reading an LSI that does not hold every attribute asked for: each entry's item is
+    /// read from the table (as DynamoDB fetches it).
+    fetch: bool,
 }
 
 impl Reading {
@@ -135,6 +144,7 @@ impl Reading {
             projection,
             values,
             select: Select::All,
+            fetch: false,
         })
     }
 
@@ -152,14 +162,78 @@ impl Reading {
             projection,
             values: exprs.values().clone(),
             select: Select::All,
+            fetch: false,
         })
     }
 
-    /// Checks `Select` against the projection and applies it.
-    fn selecting(mut self, param: Option<&str>) -> Result<Reading> {
-        self.select = select(param, self.projection.is_some(), false)?;
+    /// Checks `Select` against the projection and applies it; on an index, also against
+    /// what the index holds: a GSI answers only from its entries (asking for more is an
+    /// error), an LSI fetches the rest from the table.
+    fn selecting(
+        mut self,
+        param: Option<&str>,
+        table: &Table,
+        index: Option<&LiveIndex>,
+    ) -> Result<Reading> {
+        self.select = select(param, self.projection.is_some(), index.is_some())?;
+        let Some(index) = index else { return Ok(self) };
+        let meta = &index.meta;
+        let global = meta.kind == IndexKind::Global;
+        let projects = |name: &str| meta.projects(&table.meta.key, name);
+        if self.select == Select::All && meta.projection != Projected::All {
+            if global {
+                return Err(TableError::invalid_parameter(format!(
+                    "Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+                    meta.name
+                )));
+            }
+            self.fetch = true;
+        }
+        if let Some(p) = &self.projection {
+            if let Some(missing) = p.paths.iter().map(|p| p.top_level()).find(|n| !projects(n)) {
+                if global {
+                    return Err(TableError::invalid_parameter(format!(
+                        "Global secondary index {} does not project the attribute {missing}; a query or scan of a global secondary index can only request attributes projected into the index",
+                        meta.name
+                    )));
+                }
+                self.fetch = true;
+            }
+        }
+        if let Some(f) = &self.filter {
+            if !global && condition_paths(f).iter().any(|p| !projects(p.top_level())) {
+                self.fetch = true;
+            }
+        }
         Ok(self)
     }
+}
+
+/// The index a Query or Scan names, checked: it exists, it is not being backfilled, and
+/// ConsistentRead is not asked of a GSI.
+fn index_of<'t>(
+    table: &'t Table,
+    name: Option<&str>,
+    consistent: bool,
+) -> Result<Option<&'t LiveIndex>> {
+    let Some(name) = name else { return Ok(None) };
+    crate::catalog::check_table_name(Some(name), "indexName")?;
+    let index = table.index(name).ok_or_else(|| {
+        TableError::validation(format!(
+            "The table does not have the specified index: {name}"
+        ))
+    })?;
+    if index.meta.kind == IndexKind::Global && consistent {
+        return Err(TableError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    if index.meta.backfilling {
+        return Err(TableError::validation(format!(
+            "Cannot read from backfilling global secondary index: {name}"
+        )));
+    }
+    Ok(Some(index))
 }
 
 /// Where and how much one Query or Scan page reads.
@@ -173,7 +247,13 @@ struct Window {
 }
 
 impl Reading {
-    fn run(&self, table: &crate::catalog::Table, db: &Database, w: Window) -> Result<QueryOutput> {
+    fn run(
+        &self,
+        table: &Table,
+        index: Option<&LiveIndex>,
+        db: &Database,
+        w: Window,
+    ) -> Result<QueryOutput> {
         let Window {
             range,
             limit,
@@ -191,8 +271,23 @@ impl Reading {
             None => Ok(true),
         };
         let projector = |item: &Item| project(item.clone(), self.projection.as_ref());
+        let snapshot = db.engine().snapshot();
+        let last_key = |key: &[u8]| match index {
+            Some(i) => i.meta.last_evaluated_key(&table.meta.key, key),
+            None => table.meta.key.decode_key(key),
+        };
+        let fetch = |key: &[u8], entry: Item| -> Result<Item> {
+            let Some(i) = index else { return Ok(entry) };
+            let (_, base) = i.meta.split_entry_key(key)?;
+            match snapshot.get(&table.items, base)? {
+                Some(bytes) => crate::codec::decode_item(&bytes)
+                    .map_err(|e| TableError::Internal(format!("an item is damaged: {e}"))),
+                None => Ok(entry),
+            }
+        };
         let spec = PageSpec {
-            key: &table.meta.key,
+            last_key: &last_key,
+            load: self.fetch.then_some(&fetch as &read::Loader<'_>),
             limit,
             reverse,
             start_after,
@@ -203,8 +298,8 @@ impl Reading {
                 .map(|_| &projector as &dyn Fn(&Item) -> Item),
             count_only: self.select == Select::Count,
         };
-        let snapshot = db.engine().snapshot();
-        let page = read::read_page(&table.items, &snapshot, range, &spec)?;
+        let keyspace = index.map_or(&table.items, |i| &i.entries);
+        let page = read::read_page(keyspace, &snapshot, range, &spec)?;
         let count = page.items.len() as i64;
         Ok(QueryOutput {
             items: (self.select != Select::Count).then_some(page.items),
@@ -244,11 +339,11 @@ impl Database {
     /// Query.
     pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
         let table = table_for(self, input.table_name.as_deref())?;
-        if let Some(index) = &input.index_name {
-            return Err(TableError::validation(format!(
-                "The table does not have the specified index: {index}"
-            )));
-        }
+        let index = index_of(
+            &table,
+            input.index_name.as_deref(),
+            input.consistent_read.unwrap_or(false),
+        )?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let limit = limit(input.limit)?;
         let legacy = input.key_conditions.is_some()
@@ -272,7 +367,7 @@ impl Database {
                 ),
             ],
         )?;
-        let key = &table.meta.key;
+        let key = index.map_or(&table.meta.key, |i| &i.meta.key);
         let (partition, sort, reading) = if legacy {
             Exprs::new(
                 input.expression_attribute_names.as_ref(),
@@ -301,7 +396,7 @@ impl Database {
                 input.conditional_operator.as_deref(),
                 input.attributes_to_get.as_ref(),
             )?
-            .selecting(input.select.as_deref())?;
+            .selecting(input.select.as_deref(), &table, index)?;
             (partition, sort, reading)
         } else {
             let text = input.key_condition_expression.as_deref().ok_or_else(|| {
@@ -335,15 +430,45 @@ impl Database {
             if let Some(f) = &reading.filter {
                 reject_key_in_filter(f, key)?;
             }
-            (partition, sort, reading.selecting(input.select.as_deref())?)
+            (
+                partition,
+                sort,
+                reading.selecting(input.select.as_deref(), &table, index)?,
+            )
         };
-        let range = read::query_range(&partition, &sort);
-        let start = start_key(key, input.exclusive_start_key.as_ref())?;
-        if let (Some(engine_key), Some(item)) = (&start, &input.exclusive_start_key) {
-            start_within(key, engine_key, item, &partition, &sort)?;
-        }
+        let (range, start) = match index {
+            None => {
+                let start = start_key(key, input.exclusive_start_key.as_ref())?;
+                if let (Some(engine_key), Some(item)) = (&start, &input.exclusive_start_key) {
+                    start_within(key, engine_key, item, &partition, &sort)?;
+                }
+                (read::query_range(&partition, &sort), start)
+            }
+            Some(i) => {
+                let range = crate::index::query_range(&partition, &sort);
+                let start = input
+                    .exclusive_start_key
+                    .as_ref()
+                    .map(|s| i.meta.start_key(&table.meta.key, s))
+                    .transpose()?;
+                if let Some(engine_key) = &start {
+                    if !engine_key.starts_with(&crate::codec::partition_prefix(&partition)) {
+                        return Err(TableError::validation(
+                            "The provided starting key is outside query boundaries based on provided conditions",
+                        ));
+                    }
+                    if !read::contains(&range, engine_key) {
+                        return Err(TableError::validation(
+                            "The provided starting key does not match the range key predicate",
+                        ));
+                    }
+                }
+                (range, start)
+            }
+        };
         reading.run(
             &table,
+            index,
             self,
             Window {
                 range,
@@ -359,11 +484,11 @@ impl Database {
     /// Scan (optionally one segment of a parallel scan).
     pub fn scan(&self, input: ScanInput) -> Result<QueryOutput> {
         let table = table_for(self, input.table_name.as_deref())?;
-        if let Some(index) = &input.index_name {
-            return Err(TableError::validation(format!(
-                "The table does not have the specified index: {index}"
-            )));
-        }
+        let index = index_of(
+            &table,
+            input.index_name.as_deref(),
+            input.consistent_read.unwrap_or(false),
+        )?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let limit = limit(input.limit)?;
         let range = match (input.segment, input.total_segments) {
@@ -427,7 +552,7 @@ impl Database {
                 input.conditional_operator.as_deref(),
                 input.attributes_to_get.as_ref(),
             )?
-            .selecting(input.select.as_deref())?
+            .selecting(input.select.as_deref(), &table, index)?
         } else {
             let exprs = Exprs::new(
                 input.expression_attribute_names.as_ref(),
@@ -440,11 +565,19 @@ impl Database {
                 input.filter_expression.as_deref(),
                 input.projection_expression.as_deref(),
             )?
-            .selecting(input.select.as_deref())?
+            .selecting(input.select.as_deref(), &table, index)?
         };
-        let start = start_key(&table.meta.key, input.exclusive_start_key.as_ref())?;
+        let start = match index {
+            None => start_key(&table.meta.key, input.exclusive_start_key.as_ref())?,
+            Some(i) => input
+                .exclusive_start_key
+                .as_ref()
+                .map(|s| i.meta.start_key(&table.meta.key, s))
+                .transpose()?,
+        };
         reading.run(
             &table,
+            index,
             self,
             Window {
                 range,
@@ -490,42 +623,49 @@ fn sort_condition(c: &KeyComparison, values: &Values, ty: &str) -> Result<SortCo
 
 /// DynamoDB refuses filters on key attributes in Query.
 fn reject_key_in_filter(c: &Condition, key: &KeySchema) -> Result<()> {
+    if let Some(p) = condition_paths(c)
+        .into_iter()
+        .find(|p| key.is_key(p.top_level()))
+    {
+        return Err(TableError::validation(format!(
+            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {}",
+            p.top_level()
+        )));
+    }
+    Ok(())
+}
+
+/// Every attribute path a condition reads.
+fn condition_paths(c: &Condition) -> Vec<&crate::expr::Path> {
+    let mut out = Vec::new();
     let mut stack = vec![c];
     while let Some(c) = stack.pop() {
-        let paths: Vec<&crate::expr::Path> = match c {
-            Condition::Not(a) => {
-                stack.push(a);
-                vec![]
-            }
+        match c {
+            Condition::Not(a) => stack.push(a),
             Condition::And(a, b) | Condition::Or(a, b) => {
                 stack.push(a);
                 stack.push(b);
-                vec![]
             }
-            Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => vec![p],
-            Condition::AttributeType { path, .. } => vec![path],
-            Condition::Compare { left, right, .. } => operand_paths(&[left, right]),
+            Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => out.push(p),
+            Condition::AttributeType { path, .. } => out.push(path),
+            Condition::Compare { left, right, .. } => out.extend(operand_paths(&[left, right])),
             Condition::Between {
                 operand,
                 lower,
                 upper,
-            } => operand_paths(&[operand, lower, upper]),
+            } => out.extend(operand_paths(&[operand, lower, upper])),
             Condition::In { operand, list } => {
                 let mut ops = vec![operand];
                 ops.extend(list.iter());
-                operand_paths(&ops)
+                out.extend(operand_paths(&ops));
             }
-            Condition::BeginsWith { operand, prefix } => operand_paths(&[operand, prefix]),
-            Condition::Contains { operand, value } => operand_paths(&[operand, value]),
-        };
-        if let Some(p) = paths.into_iter().find(|p| key.is_key(p.top_level())) {
-            return Err(TableError::validation(format!(
-                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {}",
-                p.top_level()
-            )));
+            Condition::BeginsWith { operand, prefix } => {
+                out.extend(operand_paths(&[operand, prefix]))
+            }
+            Condition::Contains { operand, value } => out.extend(operand_paths(&[operand, value])),
         }
     }
-    Ok(())
+    out
 }
 
 fn operand_paths<'a>(ops: &[&'a crate::expr::Operand]) -> Vec<&'a crate::expr::Path> {

@@ -8,7 +8,6 @@
 
 use crate::codec;
 use crate::error::{Result, TableError};
-use crate::schema::KeySchema;
 use crate::value::{item_size, AttributeValue, Item};
 use std::ops::Bound;
 use strata_engine::{Keyspace, Snapshot};
@@ -84,7 +83,7 @@ pub fn contains(range: &KeyRange, key: &[u8]) -> bool {
 }
 
 /// The bound just past every key starting with `prefix`.
-fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
+pub fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {
@@ -119,10 +118,16 @@ pub struct Page {
     pub last_evaluated_key: Option<Item>,
 }
 
+/// Turns a stored entry (engine key, decoded value) into the item a page evaluates.
+pub type Loader<'a> = dyn Fn(&[u8], Item) -> Result<Item> + 'a;
+
 /// What a page read needs besides the range.
 pub struct PageSpec<'a> {
-    /// The key schema (to decode keys for `LastEvaluatedKey`).
-    pub key: &'a KeySchema,
+    /// `LastEvaluatedKey` of an engine key.
+    pub last_key: &'a dyn Fn(&[u8]) -> Result<Item>,
+    /// Turns a stored entry into the item evaluated (an LSI entry into its table item);
+    /// `None` evaluates entries as stored.
+    pub load: Option<&'a Loader<'a>>,
     /// Items to evaluate at most.
     pub limit: Option<usize>,
     /// Backwards.
@@ -178,8 +183,11 @@ pub fn read_page(
         };
     for entry in iter {
         let (key, value) = entry?;
-        let item = codec::decode_item(&value)
+        let mut item = codec::decode_item(&value)
             .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
+        if let Some(load) = spec.load {
+            item = load(&key, item)?;
+        }
         page.scanned += 1;
         page.bytes += item_size(&item);
         if (spec.filter)(&item)? {
@@ -196,7 +204,7 @@ pub fn read_page(
         if full {
             // DynamoDB reports where it stopped even when nothing follows, except that it
             // knows the end of a page that hit neither limit.
-            page.last_evaluated_key = Some(spec.key.decode_key(&key)?);
+            page.last_evaluated_key = Some((spec.last_key)(&key)?);
             break;
         }
     }

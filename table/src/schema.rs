@@ -208,6 +208,13 @@ pub struct StoredTable {
     /// keep their name-based keyspaces (`table/<name>/<id>`), which a long name overflows.
     #[serde(default)]
     pub named_by_id: bool,
+    /// The table's indexes: LSIs and GSIs in declaration order, then the expiry index of
+    /// time to live (if enabled).
+    #[serde(default)]
+    pub indexes: Vec<crate::index::StoredIndex>,
+    /// The id the next index added gets (ids are never reused within a table).
+    #[serde(default)]
+    pub next_index_id: u64,
 }
 
 impl StoredTable {
@@ -229,10 +236,40 @@ impl StoredTable {
         )
     }
 
-    /// DescribeTable's view, with `status` and the given size figures.
-    pub fn describe(&self, status: &str, item_count: i64, size_bytes: i64) -> TableDescription {
+    /// The attribute time to live reads, if enabled.
+    pub fn ttl_attribute(&self) -> Option<&str> {
+        self.indexes
+            .iter()
+            .find(|i| i.kind == crate::index::IndexKind::Expiry)
+            .map(|i| i.name.as_str())
+    }
+
+    /// DescribeTable's view, with `status`, the table's size figures and each index's
+    /// (`index_figures`: item count and bytes).
+    pub fn describe(
+        &self,
+        status: &str,
+        item_count: i64,
+        size_bytes: i64,
+        index_figures: &dyn Fn(&crate::index::StoredIndex) -> (i64, i64),
+    ) -> TableDescription {
+        use crate::index::IndexKind;
         use crate::model::{BillingModeSummary, ProvisionedThroughputDescription};
+        let of_kind = |kind: IndexKind| {
+            let list: Vec<_> = self
+                .indexes
+                .iter()
+                .filter(|i| i.kind == kind)
+                .map(|i| {
+                    let (count, size) = index_figures(i);
+                    i.describe(self, count, size)
+                })
+                .collect();
+            (!list.is_empty()).then_some(list)
+        };
         TableDescription {
+            local_secondary_indexes: of_kind(IndexKind::Local),
+            global_secondary_indexes: of_kind(IndexKind::Global),
             attribute_definitions: Some(self.attribute_definitions.clone()),
             table_name: Some(self.name.clone()),
             key_schema: Some(self.key.to_wire()),
@@ -265,7 +302,6 @@ impl StoredTable {
             }),
             latest_stream_label: self.streams.last().map(|s| s.label.clone()),
             latest_stream_arn: self.streams.last().map(|s| s.arn(self)),
-            ..TableDescription::default()
         }
     }
 }

@@ -182,6 +182,21 @@ pub struct Record {
     pub aws_region: String,
     /// The change.
     pub dynamodb: StreamRecord,
+    /// Who made the change, when DynamoDB itself did (a time-to-live expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<Identity>,
+}
+
+/// The maker of a change in a stream record: `{"Type": "Service", "PrincipalId":
+/// "dynamodb.amazonaws.com"}` for time-to-live expiries.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Identity {
+    /// `dynamodb.amazonaws.com`.
+    pub principal_id: String,
+    /// `Service`.
+    #[serde(rename = "Type")]
+    pub kind: String,
 }
 
 wire!(
@@ -462,6 +477,10 @@ impl Database {
                     size_bytes: Some(stored.dynamodb.size_bytes),
                     stream_view_type: Some(stored.dynamodb.stream_view_type),
                 },
+                user_identity: stored.by_service.then(|| Identity {
+                    principal_id: "dynamodb.amazonaws.com".into(),
+                    kind: "Service".into(),
+                }),
             });
         }
         Ok(GetRecordsOutput {

@@ -117,6 +117,9 @@ pub fn stream_error(e: strata_streams::StreamError) -> TableError {
 pub struct StoredRecord {
     /// `INSERT`, `MODIFY` or `REMOVE`.
     pub event_name: String,
+    /// Whether DynamoDB itself made the change (a time-to-live expiry), which the record's
+    /// `userIdentity` says; stored as the event byte's high bit.
+    pub by_service: bool,
     /// The `dynamodb` part.
     pub dynamodb: StoredChange,
 }
@@ -139,6 +142,8 @@ pub struct StoredChange {
 }
 
 const EVENTS: [&str; 3] = ["INSERT", "MODIFY", "REMOVE"];
+/// The event byte's bit marking a change made by the service (a TTL expiry).
+const SERVICE_BIT: u8 = 0x80;
 
 impl StoredRecord {
     /// The stored form: a version byte, the event, the view type, the creation time (ms) and
@@ -151,7 +156,8 @@ impl StoredRecord {
             EVENTS
                 .iter()
                 .position(|e| *e == self.event_name)
-                .unwrap_or(0) as u8,
+                .unwrap_or(0) as u8
+                | if self.by_service { SERVICE_BIT } else { 0 },
         );
         out.push(
             VIEW_TYPES
@@ -195,7 +201,9 @@ impl StoredRecord {
         if head[0] != 1 {
             return Err(format!("unknown stream record version {}", head[0]));
         }
-        let event = EVENTS.get(head[1] as usize).ok_or("bad event")?;
+        let event = EVENTS
+            .get((head[1] & !SERVICE_BIT) as usize)
+            .ok_or("bad event")?;
         let view = VIEW_TYPES.get(head[2] as usize).ok_or("bad view type")?;
         let u64_at = |i: usize| {
             let mut b = [0u8; 8];
@@ -223,6 +231,7 @@ impl StoredRecord {
             .ok_or("a stream record without keys")?;
         Ok(StoredRecord {
             event_name: (*event).to_owned(),
+            by_service: head[1] & SERVICE_BIT != 0,
             dynamodb: StoredChange {
                 approximate_creation_date_time: ms as f64 / 1000.0,
                 keys,
@@ -261,6 +270,7 @@ pub fn change_record(
         + old_image.as_ref().map_or(0, item_size);
     Some(StoredRecord {
         event_name: event.into(),
+        by_service: false,
         dynamodb: StoredChange {
             approximate_creation_date_time: (crate::catalog::now_ms() / 1000) as f64,
             keys,
@@ -295,10 +305,12 @@ pub fn append_change(
     key: &KeySchema,
     old: Option<&Item>,
     new: Option<&Item>,
+    by_service: bool,
 ) -> Result<()> {
-    let Some(record) = change_record(&stream.view_type, key, old, new) else {
+    let Some(mut record) = change_record(&stream.view_type, key, old, new) else {
         return Ok(());
     };
+    record.by_service = by_service;
     let pk = new
         .or(old)
         .and_then(|i| i.get(&key.partition.name))

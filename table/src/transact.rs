@@ -237,6 +237,8 @@ impl Database {
         &self,
         input: TransactWriteItemsInput,
     ) -> Result<TransactWriteItemsOutput> {
+        // Held until the write commits: see `Core::gate`.
+        let _gate = self.gate.read_recursive();
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let items = input
             .transact_items
@@ -414,6 +416,14 @@ impl Database {
                 Some(item) => t.put(&a.table.items, &a.key, codec::encode_item(item)),
                 None => t.delete(&a.table.items, &a.key),
             }
+            crate::index::maintain(
+                &mut t,
+                &a.table.indexes,
+                &a.table.meta.key,
+                &a.key,
+                old.as_ref(),
+                new.as_ref(),
+            )?;
             if let Some(stream) = &a.table.stream {
                 if let Some((_, ap)) = appenders.iter().find(|(id, _)| *id == a.table.meta.id) {
                     crate::streams::append_change(
@@ -423,6 +433,7 @@ impl Database {
                         &a.table.meta.key,
                         old.as_ref(),
                         new.as_ref(),
+                        false,
                     )?;
                 }
             }

@@ -28,10 +28,10 @@ pub struct Written {
 }
 
 /// Whether a write to `table` must see the item it replaces for reasons of the table's own
-/// (a stream record carries the old image). Requests add theirs: a condition, ReturnValues,
+/// (a stream record carries the old image; index entries of the old item are replaced). Requests add theirs: a condition, ReturnValues,
 /// consumed capacity (sized by the larger of the two items).
 pub fn table_needs_old_image(table: &Table) -> bool {
-    table.stream.is_some()
+    table.stream.is_some() || !table.indexes.is_empty()
 }
 
 /// Stores `item` at `key` without reading what it replaces: one engine write, no
@@ -60,6 +60,19 @@ pub fn write_item(
     opts: strata_engine::WriteOptions,
     table: &Table,
     key: &[u8],
+    decide: impl Fn(Option<&Item>) -> Result<Decision>,
+) -> Result<Written> {
+    write_item_as(db, opts, table, key, false, decide)
+}
+
+/// [`write_item`], made by the service itself when `by_service` (a time-to-live expiry,
+/// whose stream record says so).
+pub fn write_item_as(
+    db: &Db,
+    opts: strata_engine::WriteOptions,
+    table: &Table,
+    key: &[u8],
+    by_service: bool,
     decide: impl Fn(Option<&Item>) -> Result<Decision>,
 ) -> Result<Written> {
     for attempt in 0..MAX_ATTEMPTS {
@@ -93,6 +106,14 @@ pub fn write_item(
                 })
             }
         };
+        crate::index::maintain(
+            &mut t,
+            &table.indexes,
+            &table.meta.key,
+            key,
+            old.as_ref(),
+            new.as_ref(),
+        )?;
         if let (Some(stream), Some(appender)) = (&table.stream, &appender) {
             crate::streams::append_change(
                 stream,
@@ -101,6 +122,7 @@ pub fn write_item(
                 &table.meta.key,
                 old.as_ref(),
                 new.as_ref(),
+                by_service,
             )?;
         }
         let committed = t.commit_with(opts);
