@@ -138,6 +138,20 @@ impl StoredIndex {
                 _ => None,
             });
         }
+        // Every index key attribute present must be valid, even on an item the index
+        // leaves out for lack of the other one (DynamoDB checks them against the
+        // AttributeDefinitions regardless).
+        let checks = [
+            Some((&self.key.partition, MAX_PARTITION_KEY)),
+            self.key.sort.as_ref().map(|a| (a, MAX_SORT_KEY)),
+        ];
+        for (attr, max) in checks.into_iter().flatten() {
+            if let Some(value) = item.get(&attr.name) {
+                if let Err(e) = self.check_key_value(&attr.name, &attr.ty, value, max) {
+                    return if strict { Err(e) } else { Ok(None) };
+                }
+            }
+        }
         let Some(pk) = item.get(&self.key.partition.name) else {
             return Ok(None);
         };
@@ -148,19 +162,6 @@ impl StoredIndex {
             },
             None => None,
         };
-        let checks = [
-            Some((&self.key.partition, pk, MAX_PARTITION_KEY)),
-            self.key
-                .sort
-                .as_ref()
-                .zip(sk)
-                .map(|(a, v)| (a, v, MAX_SORT_KEY)),
-        ];
-        for (attr, value, max) in checks.into_iter().flatten() {
-            if let Err(e) = self.check_key_value(&attr.name, &attr.ty, value, max) {
-                return if strict { Err(e) } else { Ok(None) };
-            }
-        }
         let mut key = codec::item_key(pk, sk);
         key.extend_from_slice(base_key);
         let value = codec::encode_item(&self.project(table_key, item));

@@ -273,6 +273,17 @@ pub(crate) struct Inner {
     pub(crate) visible_seq: AtomicU64,
     pub(crate) next_file: AtomicU64,
     pub(crate) queue: Mutex<VecDeque<Arc<write::Pending>>>,
+    /// The order number the next group taken from `queue` gets (taken under `queue`'s lock).
+    pub(crate) next_group: AtomicU64,
+    /// The order number of the group whose turn it is to take sequence numbers under the
+    /// WAL lock. **Invariant:** groups take sequence numbers in the order they left the
+    /// queue, so sequence order is queue order — which is the order of transactions'
+    /// conflict checks (a later leader reaching the WAL lock first would otherwise commit a
+    /// transaction checked after another under an older sequence number, and a write it
+    /// must follow would overwrite it).
+    pub(crate) wal_turn: AtomicU64,
+    /// Signalled when `wal_turn` advances.
+    pub(crate) wal_turn_cv: Condvar,
     pub(crate) wal: Mutex<WalState>,
     pub(crate) versions: Mutex<VersionSet>,
     pub(crate) state: Mutex<State>,

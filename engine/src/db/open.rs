@@ -214,6 +214,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         visible_seq: AtomicU64::new(last_seq),
         next_file: AtomicU64::new(next_file),
         queue: Mutex::new(VecDeque::new()),
+        next_group: AtomicU64::new(0),
+        wal_turn: AtomicU64::new(0),
+        wal_turn_cv: Condvar::new(),
         wal: Mutex::new(WalState {
             sync_handle: wal_writer.sync_handle()?,
             writer: wal_writer,

@@ -29,6 +29,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Publishes a poisoned ticket if its group is abandoned by a panic.
+/// Passes the WAL turn ([`Inner::wal_turn`]) to the next group when dropped, however the
+/// group's WAL section ends (error return or panic included).
+struct TurnGuard<'a> {
+    inner: &'a Inner,
+    order: u64,
+}
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.wal_turn.store(self.order + 1, Ordering::Release);
+        self.inner.wal_turn_cv.notify_all();
+    }
+}
+
 struct TicketGuard<'a> {
     inner: &'a Inner,
     ticket: u64,
@@ -125,6 +139,7 @@ impl Inner {
         // writer at once, so its group can be appended while this one waits for its fsync.
         let mut group = Vec::new();
         let mut bytes = 0;
+        let order = self.next_group.fetch_add(1, Ordering::AcqRel);
         while let Some(p) = queue.front() {
             let size = p.record.len();
             if !group.is_empty() && bytes + size > self.opts.max_write_group_bytes {
@@ -138,7 +153,7 @@ impl Inner {
         }
         drop(queue);
 
-        let results = self.commit_group(&group);
+        let results = self.commit_group(&group, order);
 
         let queue = self.queue.lock();
         let mut mine = None;
@@ -169,11 +184,17 @@ impl Inner {
     ///
     /// A failed fsync poisons publication: that group and every later one stay invisible and
     /// fail, and the database turns read-only.
-    fn commit_group(&self, group: &[Arc<Pending>]) -> Vec<Result<u64>> {
+    fn commit_group(&self, group: &[Arc<Pending>], order: u64) -> Vec<Result<u64>> {
         let all = |r: &Error| group.iter().map(|_| Err(r.duplicate())).collect();
         let sync = group.iter().any(|p| p.sync);
         let (ticket, last_seqs, sync_target) = {
             let mut wal = self.wal.lock();
+            // Groups take sequence numbers in queue order (see `Inner::wal_turn`).
+            while self.wal_turn.load(Ordering::Acquire) != order {
+                self.wal_turn_cv.wait(&mut wal);
+            }
+            // Declared after `wal`: dropped first, so the turn passes on under the lock.
+            let _turn = TurnGuard { inner: self, order };
             if let Err(e) = self
                 .check_writable()
                 .and_then(|()| self.make_room(&mut wal))
