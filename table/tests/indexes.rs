@@ -16,7 +16,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use strata_table::model::*;
 use strata_table::{AttributeValue, Database, Item, TableError};
 
 fn req<T: serde::de::DeserializeOwned>(v: Value) -> T {
