@@ -15,6 +15,9 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// The writer's commits: sequence number and key.
+type Writes = Vec<(u64, Vec<u8>)>;
+
 fn key(i: u32) -> Vec<u8> {
     format!("k{:08x}", i.wrapping_mul(2_654_435_761)).into_bytes()
 }
@@ -48,7 +51,7 @@ fn no_commit_lands_unchecked_inside_a_scanned_range() {
     for i in 0..KEYS {
         data.put(key(i), b"0").unwrap();
     }
-    let writes: Arc<Mutex<Vec<(u64, Vec<u8>)>>> = Default::default();
+    let writes: Arc<Mutex<Writes>> = Default::default();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let (db, data, out, writes, stop) = (
