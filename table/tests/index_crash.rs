@@ -117,7 +117,7 @@ fn index_crash_child() {
                 .unwrap();
             println!("created {name}");
         }
-        if round % 2 == 0 && round >= 4 && n == 10 {
+        if round.is_multiple_of(2) && round >= 4 && n == 10 {
             let old = format!("byRegion{}", round - 3);
             if db
                 .update_table(req(json!({"TableName": "orders",
