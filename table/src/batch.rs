@@ -25,13 +25,28 @@ const MAX_WRITES: usize = 25;
 /// The response size past which BatchGetItem leaves keys unprocessed.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
+/// `ItemCollectionMetrics` of a batch or transaction: per table, its collections written.
+pub(crate) fn collection_map(
+    collections: Vec<(String, crate::value::Item, u64)>,
+) -> BTreeMap<String, Vec<crate::model::ItemCollectionMetrics>> {
+    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for (table, key, size) in collections {
+        out.entry(table)
+            .or_default()
+            .push(crate::model::ItemCollectionMetrics::of(key, size));
+    }
+    out
+}
+
 fn not_found() -> TableError {
     TableError::ResourceNotFound("Requested resource not found".into())
 }
 
 impl Database {
     /// Applies puts (`Some`) and deletes (`None`) atomically in one engine transaction,
-    /// with their stream records; retried when it loses a race (like single-item writes).
+    /// with their stream records and index entries; retried when it loses a race (like
+    /// single-item writes). Returns the item collections written (tables with LSIs): table
+    /// name, collection key, size.
     fn apply_writes(
         &self,
         ops: &[(
@@ -39,7 +54,7 @@ impl Database {
             Vec<u8>,
             Option<crate::value::Item>,
         )],
-    ) -> Result<()> {
+    ) -> Result<Vec<(String, crate::value::Item, u64)>> {
         for _ in 0..10_000 {
             // One appender per stream, held until the commit returns.
             let mut appenders: Vec<(u64, strata_streams::Appender<'_>)> = Vec::new();
@@ -53,6 +68,7 @@ impl Database {
                 }
             }
             let mut t = self.engine().transaction();
+            let mut collections = Vec::new();
             for (table, key, new) in ops {
                 let old = if crate::write::table_needs_old_image(table) {
                     match t.get(&table.items, key)? {
@@ -66,14 +82,13 @@ impl Database {
                     Some(item) => t.put(&table.items, key, codec::encode_item(item)),
                     None => t.delete(&table.items, key),
                 }
-                crate::index::maintain(
-                    &mut t,
-                    &table.indexes,
-                    &table.meta.key,
-                    key,
-                    old.as_ref(),
-                    new.as_ref(),
-                )?;
+                let collection =
+                    crate::index::maintain(&mut t, &table, key, old.as_ref(), new.as_ref())?;
+                if let Some((k, size)) = collection {
+                    // The last write to a collection has its final size.
+                    collections.retain(|(n, c, _)| !(*n == table.meta.name && *c == k));
+                    collections.push((table.meta.name.clone(), k, size));
+                }
                 if let Some(stream) = &table.stream {
                     if let Some((_, a)) = appenders.iter().find(|(id, _)| *id == table.meta.id) {
                         crate::streams::append_change(
@@ -89,7 +104,7 @@ impl Database {
                 }
             }
             match t.commit_with(self.write_options()) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(collections),
                 Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -213,7 +228,8 @@ impl Database {
                 let item = match snapshot.get(&table.items, ek)? {
                     Some(b) => Some(codec::decode_item(&b).map_err(TableError::Internal)?),
                     None => None,
-                };
+                }
+                .filter(|i| !self.hidden(&table, i));
                 let size = item.as_ref().map_or(0, item_size);
                 bytes += size;
                 capacity::add(
@@ -251,6 +267,8 @@ impl Database {
             )])
         })?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics =
+            crate::items::collection_metrics(input.return_item_collection_metrics.as_deref())?;
         let total: usize = requests.values().map(Vec::len).sum();
         if requests.is_empty() || total == 0 {
             return Err(TableError::constraints(vec![violation(
@@ -323,10 +341,11 @@ impl Database {
                 ops.push((table.clone(), key, value));
             }
         }
-        self.apply_writes(&ops)?;
+        let collections = self.apply_writes(&ops)?;
         Ok(BatchWriteItemOutput {
             unprocessed_items: BTreeMap::new(),
             consumed_capacity: (report != Report::None).then_some(capacity),
+            item_collection_metrics: metrics.then(|| collection_map(collections)),
         })
     }
 }

@@ -44,10 +44,21 @@ pub struct Table {
     pub old_streams: Vec<strata_streams::ChangeLog>,
     /// The secondary indexes and the expiry index, in catalog order.
     pub indexes: Vec<crate::index::LiveIndex>,
+    /// Item collection sizes by partition (tables with local secondary indexes).
+    pub collections: Option<Keyspace>,
+    /// The most bytes an item collection may take
+    /// ([`DatabaseOptions::item_collection_limit`]).
+    pub collection_limit: u64,
 }
 
 impl Table {
-    fn open(db: &Db, meta: StoredTable, items: Keyspace, logs: &LogOptions) -> Result<Table> {
+    fn open(
+        db: &Db,
+        meta: StoredTable,
+        items: Keyspace,
+        options: &DatabaseOptions,
+    ) -> Result<Table> {
+        let logs = &options.stream_log;
         let stream = match meta.streams.last().filter(|s| s.enabled) {
             Some(info) => {
                 let log = crate::streams::open_log(db, &meta, info, logs)?;
@@ -86,12 +97,19 @@ impl Table {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let collections = if meta.has_local_indexes() {
+            Some(db.keyspace(&crate::index::collections_keyspace_name(meta.id))?)
+        } else {
+            None
+        };
         Ok(Table {
             meta,
             items,
             stream,
             old_streams,
             indexes,
+            collections,
+            collection_limit: options.collection_limit,
         })
     }
 }
@@ -208,13 +226,16 @@ impl Database {
                 .map_err(|_| corrupt(format!("table {} has no item keyspace", meta.name)))?;
             tables.insert(
                 meta.name.clone(),
-                Arc::new(Table::open(&db, meta, items, &options.stream_log)?),
+                Arc::new(Table::open(&db, meta, items, &options)?),
             );
         }
         // Keyspaces of tables and indexes whose creation or deletion a crash interrupted.
         let mut live: Vec<String> = tables.values().map(|t| t.meta.keyspace_name()).collect();
         for t in tables.values() {
             live.extend(t.meta.indexes.iter().map(|i| i.keyspace_name(t.meta.id)));
+            if t.meta.has_local_indexes() {
+                live.push(crate::index::collections_keyspace_name(t.meta.id));
+            }
         }
         for name in db.keyspace_names() {
             if (name.starts_with("table/") || name.starts_with("index/")) && !live.contains(&name) {
@@ -286,7 +307,7 @@ impl Core {
             &self.db,
             meta,
             table.items.clone(),
-            &self.options.stream_log,
+            &self.options,
         )?);
         self.tables.write().insert(name, updated);
         Ok(())
@@ -375,7 +396,7 @@ impl Database {
             indexes,
         };
         let items = self.db.keyspace(&meta.keyspace_name())?;
-        let table = Table::open(&self.db, meta, items, &self.options.stream_log)?;
+        let table = Table::open(&self.db, meta, items, &self.options)?;
         let meta = &table.meta;
         let mut batch = strata_engine::WriteBatch::new();
         batch.put_in(&self.catalog, NEXT_ID, (id + 1).to_string());
@@ -462,6 +483,10 @@ impl Database {
         self.db.drop_keyspace(&table.meta.keyspace_name())?;
         for index in &table.meta.indexes {
             self.db.drop_keyspace(&index.keyspace_name(table.meta.id))?;
+        }
+        if table.collections.is_some() {
+            self.db
+                .drop_keyspace(&crate::index::collections_keyspace_name(table.meta.id))?;
         }
         Ok(DeleteTableOutput {
             table_description: Some(description),

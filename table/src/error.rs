@@ -33,6 +33,10 @@ pub enum TableError {
     /// Too many index creations or deletions at once (`LimitExceededException`).
     #[error("{0}")]
     LimitExceeded(String),
+    /// An item collection would grow past its limit
+    /// (`ItemCollectionSizeLimitExceededException`).
+    #[error("{0}")]
+    ItemCollectionSizeLimitExceeded(String),
     /// A condition expression evaluated to false (`ConditionalCheckFailedException`).
     #[error("The conditional request failed")]
     ConditionalCheckFailed {
@@ -76,6 +80,9 @@ impl TableError {
             TableError::ResourceNotFound(_) => "ResourceNotFoundException",
             TableError::ResourceInUse(_) => "ResourceInUseException",
             TableError::LimitExceeded(_) => "LimitExceededException",
+            TableError::ItemCollectionSizeLimitExceeded(_) => {
+                "ItemCollectionSizeLimitExceededException"
+            }
             TableError::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
             TableError::TransactionCanceled { .. } => "TransactionCanceledException",
             TableError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",

@@ -345,6 +345,11 @@ impl LiveIndex {
     }
 }
 
+/// The keyspace of a table's item collection sizes (tables with LSIs).
+pub fn collections_keyspace_name(table_id: u64) -> String {
+    format!("index/{table_id}/collections")
+}
+
 /// Checks `new` against every index's key types (a ValidationException names the first
 /// index whose key attribute is wrong), without writing anything.
 pub fn check_item(indexes: &[LiveIndex], table_key: &KeySchema, new: &Item) -> Result<()> {
@@ -354,18 +359,27 @@ pub fn check_item(indexes: &[LiveIndex], table_key: &KeySchema, new: &Item) -> R
     Ok(())
 }
 
-/// Writes into `t` what keeps every index of a table in step with the change of the item at
+/// The size DynamoDB allows an item collection (10 GB).
+pub const ITEM_COLLECTION_LIMIT: u64 = 10 * (1 << 30);
+
+/// Writes into `t` what keeps every index of `table` in step with the change of the item at
 /// `base_key` from `old` to `new`: the old entry deleted where it moved or left, the new one
-/// put where it is new or changed.
+/// put where it is new or changed. On a table with local secondary indexes it also keeps
+/// the item collection's size (the item and its LSI entries, summed over the partition),
+/// refusing a write that grows a collection past `collection_limit`
+/// (`Table::collection_limit`; ItemCollectionSizeLimitExceededException), and returns the collection's key and new
+/// size.
 pub fn maintain(
     t: &mut Transaction,
-    indexes: &[LiveIndex],
-    table_key: &KeySchema,
+    table: &crate::catalog::Table,
     base_key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
-) -> Result<()> {
-    for index in indexes {
+) -> Result<Option<(Item, u64)>> {
+    let collection_limit = table.collection_limit;
+    let table_key = &table.meta.key;
+    let mut sizes = (0u64, 0u64);
+    for index in &table.indexes {
         let before = match old {
             Some(o) => index.meta.entry(table_key, base_key, o, false)?,
             None => None,
@@ -374,6 +388,15 @@ pub fn maintain(
             Some(n) => index.meta.entry(table_key, base_key, n, true)?,
             None => None,
         };
+        if index.meta.kind == IndexKind::Local {
+            let size = |e: &Option<(Vec<u8>, Vec<u8>)>| {
+                e.as_ref()
+                    .and_then(|(_, v)| codec::decode_item(v).ok())
+                    .map_or(0, |i| crate::value::item_size(&i) as u64)
+            };
+            sizes.0 += size(&before);
+            sizes.1 += size(&after);
+        }
         match (before, after) {
             (Some(b), Some(a)) if b.0 == a.0 => {
                 if b.1 != a.1 {
@@ -390,7 +413,43 @@ pub fn maintain(
             }
         }
     }
-    Ok(())
+    let Some(collections) = &table.collections else {
+        return Ok(None);
+    };
+    let Some(item) = new.or(old) else {
+        return Ok(None);
+    };
+    let Some(pk) = item.get(&table_key.partition.name) else {
+        return Ok(None);
+    };
+    sizes.0 += old.map_or(0, |i| crate::value::item_size(i) as u64);
+    sizes.1 += new.map_or(0, |i| crate::value::item_size(i) as u64);
+    let counter = codec::partition_prefix(pk);
+    let current = match t.get(collections, &counter)? {
+        Some(b) => {
+            let bytes: [u8; 8] = b.as_ref().try_into().map_err(|_| {
+                TableError::Internal(format!(
+                    "the item collection size of a partition of table {} is damaged",
+                    table.meta.name
+                ))
+            })?;
+            u64::from_be_bytes(bytes)
+        }
+        None => 0,
+    };
+    let total = (current + sizes.1).saturating_sub(sizes.0);
+    if sizes.1 > sizes.0 && total > collection_limit {
+        return Err(TableError::ItemCollectionSizeLimitExceeded(format!(
+            "Item collection size limit exceeded: the items with this partition key value and their local secondary index entries would take {total} bytes, more than the {collection_limit}-byte limit"
+        )));
+    }
+    if total == 0 {
+        t.delete(collections, &counter);
+    } else if total != current {
+        t.put(collections, &counter, total.to_be_bytes());
+    }
+    let key: Item = [(table_key.partition.name.clone(), pk.clone())].into();
+    Ok(Some((key, total)))
 }
 
 /// The engine-key range of an index Query: the table's [`crate::read::query_range`] widened

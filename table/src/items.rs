@@ -62,6 +62,22 @@ fn return_old(v: Option<&str>) -> Result<bool> {
     }
 }
 
+/// `ReturnItemCollectionMetrics`: whether to report the item collection written (`SIZE`).
+pub(crate) fn collection_metrics(v: Option<&str>) -> Result<bool> {
+    let v = v.unwrap_or("NONE");
+    crate::catalog::check_enum(v, "returnItemCollectionMetrics", &["SIZE", "NONE"])?;
+    Ok(v == "SIZE")
+}
+
+/// The `ItemCollectionMetrics` of a write, when asked for and the table has collections.
+pub(crate) fn metrics_of(
+    asked: bool,
+    written: Option<(Item, u64)>,
+) -> Option<crate::model::ItemCollectionMetrics> {
+    let (key, size) = written.filter(|_| asked)?;
+    Some(crate::model::ItemCollectionMetrics::of(key, size))
+}
+
 /// `ReturnValuesOnConditionCheckFailure`: whether a failed condition returns the item.
 pub(crate) fn return_on_failure(v: Option<&str>) -> Result<bool> {
     match v {
@@ -155,6 +171,7 @@ impl Database {
         let on_failure =
             return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = collection_metrics(input.return_item_collection_metrics.as_deref())?;
         let (condition, values) = write_condition(WriteCondition {
             expected: input.expected.as_ref(),
             conditional_operator: input.conditional_operator.as_deref(),
@@ -172,6 +189,7 @@ impl Database {
             return Ok(WriteItemOutput {
                 attributes: None,
                 consumed_capacity: None,
+                item_collection_metrics: None,
             });
         }
         let written = write_item(self.engine(), self.write_options(), &table, &key, |old| {
@@ -180,6 +198,7 @@ impl Database {
         })?;
         let old_size = written.old.as_ref().map_or(0, item_size);
         Ok(WriteItemOutput {
+            item_collection_metrics: metrics_of(metrics, written.collection),
             attributes: if want_old { written.old } else { None },
             consumed_capacity: report.consumed(
                 &table.meta.name,
@@ -230,7 +249,8 @@ impl Database {
                     .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?,
             ),
             None => None,
-        };
+        }
+        .filter(|i| !self.hidden(&table, i));
         let size = item.as_ref().map_or(0, item_size);
         Ok(GetItemOutput {
             item: item.map(|i| project(i, projection.as_ref())),
@@ -253,6 +273,7 @@ impl Database {
         let on_failure =
             return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = collection_metrics(input.return_item_collection_metrics.as_deref())?;
         let (condition, values) = write_condition(WriteCondition {
             expected: input.expected.as_ref(),
             conditional_operator: input.conditional_operator.as_deref(),
@@ -270,6 +291,7 @@ impl Database {
         })?;
         let old_size = written.old.as_ref().map_or(0, item_size);
         Ok(WriteItemOutput {
+            item_collection_metrics: metrics_of(metrics, written.collection),
             attributes: if want_old { written.old } else { None },
             consumed_capacity: report.consumed(
                 &table.meta.name,
@@ -295,6 +317,7 @@ impl Database {
         let on_failure =
             return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = collection_metrics(input.return_item_collection_metrics.as_deref())?;
         mixed(
             &[
                 ("AttributeUpdates", input.attribute_updates.is_some()),
@@ -369,6 +392,7 @@ impl Database {
             let p = doc::project(&item, &paths);
             (!p.is_empty()).then_some(p)
         };
+        let item_collection_metrics = metrics_of(metrics, written.collection.clone());
         let attributes = match returns {
             "ALL_OLD" => written.old,
             "ALL_NEW" => written.new,
@@ -378,6 +402,7 @@ impl Database {
         };
         Ok(WriteItemOutput {
             attributes,
+            item_collection_metrics,
             consumed_capacity: report.consumed(
                 &table.meta.name,
                 capacity::write_units(old_size.max(new_size)),

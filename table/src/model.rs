@@ -412,7 +412,7 @@ wire!(
         return_values_on_condition_check_failure: Option<String>,
         /// `NONE`, `TOTAL` or `INDEXES`.
         return_consumed_capacity: Option<String>,
-        /// Accepted (no item collections are tracked yet).
+        /// `NONE` or `SIZE` (reported for tables with local secondary indexes).
         return_item_collection_metrics: Option<String>,
         /// Legacy condition.
         expected: Option<BTreeMap<String, ExpectedAttributeValue>>,
@@ -422,12 +422,39 @@ wire!(
 );
 
 wire!(
+    /// The size of an item collection (the items sharing a partition key value in a table
+    /// with local secondary indexes, with their LSI entries), with
+    /// `ReturnItemCollectionMetrics: SIZE`.
+    ItemCollectionMetrics {
+        /// The partition key of the collection.
+        item_collection_key: Option<Item>,
+        /// A range of gigabytes the collection's size lies in.
+        #[serde(rename = "SizeEstimateRangeGB")]
+        size_estimate_range_gb: Option<Vec<f64>>,
+    }
+);
+
+impl ItemCollectionMetrics {
+    /// The metrics of a collection with partition key `key` and `bytes` bytes: DynamoDB's
+    /// one-gigabyte-wide estimate around the size.
+    pub fn of(key: Item, bytes: u64) -> ItemCollectionMetrics {
+        let gb = (bytes as f64 / (1u64 << 30) as f64).floor();
+        ItemCollectionMetrics {
+            item_collection_key: Some(key),
+            size_estimate_range_gb: Some(vec![gb, gb + 1.0]),
+        }
+    }
+}
+
+wire!(
     /// The answer to a write (PutItem, UpdateItem, DeleteItem).
     WriteItemOutput {
         /// The old or new attributes, per ReturnValues.
         attributes: Option<Item>,
         /// With ReturnConsumedCapacity.
         consumed_capacity: Option<ConsumedCapacity>,
+        /// With ReturnItemCollectionMetrics `SIZE`, on tables with local secondary indexes.
+        item_collection_metrics: Option<ItemCollectionMetrics>,
     }
 );
 
@@ -704,6 +731,10 @@ pub struct BatchWriteItemOutput {
     /// With ReturnConsumedCapacity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
+    /// With ReturnItemCollectionMetrics `SIZE`: per table with local secondary indexes, the
+    /// collections written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_collection_metrics: Option<BTreeMap<String, Vec<ItemCollectionMetrics>>>,
 }
 
 wire!(
@@ -863,6 +894,9 @@ wire!(
     TransactWriteItemsOutput {
         /// With ReturnConsumedCapacity.
         consumed_capacity: Option<Vec<ConsumedCapacity>>,
+        /// With ReturnItemCollectionMetrics `SIZE`: per table with local secondary indexes,
+        /// the collections written.
+        item_collection_metrics: Option<BTreeMap<String, Vec<ItemCollectionMetrics>>>,
     }
 );
 

@@ -42,6 +42,8 @@ pub struct DatabaseOptions {
     pub(crate) ttl_interval: Duration,
     pub(crate) ttl_batch: usize,
     pub(crate) clock: Clock,
+    pub(crate) collection_limit: u64,
+    pub(crate) hide_expired: bool,
 }
 
 impl Default for DatabaseOptions {
@@ -52,6 +54,8 @@ impl Default for DatabaseOptions {
             ttl_interval: Duration::from_secs(10),
             ttl_batch: 1000,
             clock: Clock::default(),
+            collection_limit: crate::index::ITEM_COLLECTION_LIMIT,
+            hide_expired: false,
         }
     }
 }
@@ -108,6 +112,23 @@ impl DatabaseOptions {
     /// The clock time to live compares expiry times with (default: the system clock).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The most bytes an item collection (the items sharing a partition key value in a table
+    /// with local secondary indexes, with their LSI entries) may take (DynamoDB: 10 GB, the
+    /// default); a write past it fails with ItemCollectionSizeLimitExceededException.
+    pub fn item_collection_limit(mut self, bytes: u64) -> Self {
+        self.collection_limit = bytes;
+        self
+    }
+
+    /// Hides items whose time to live has passed but which the sweeper has not deleted yet
+    /// from every read (GetItem, BatchGetItem, TransactGetItems, Query, Scan, on tables and
+    /// indexes), as if already deleted. Off by default: DynamoDB returns such items until
+    /// they are deleted, and documents filtering them out with a FilterExpression.
+    pub fn hide_expired_items(mut self, yes: bool) -> Self {
+        self.hide_expired = yes;
         self
     }
 

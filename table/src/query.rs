@@ -276,18 +276,38 @@ impl Reading {
             Some(i) => i.meta.last_evaluated_key(&table.meta.key, key),
             None => table.meta.key.decode_key(key),
         };
-        let fetch = |key: &[u8], entry: Item| -> Result<Item> {
-            let Some(i) = index else { return Ok(entry) };
+        // The table item behind an index entry.
+        let base_item = |key: &[u8]| -> Result<Option<Item>> {
+            let Some(i) = index else { return Ok(None) };
             let (_, base) = i.meta.split_entry_key(key)?;
             match snapshot.get(&table.items, base)? {
                 Some(bytes) => crate::codec::decode_item(&bytes)
+                    .map(Some)
                     .map_err(|e| TableError::Internal(format!("an item is damaged: {e}"))),
-                None => Ok(entry),
+                None => Ok(None),
             }
+        };
+        let ttl = db.hides_expired(table);
+        let load = |key: &[u8], entry: Item| -> Result<Option<Item>> {
+            let item = match (self.fetch, index) {
+                (true, Some(_)) => base_item(key)?.unwrap_or(entry),
+                _ => entry,
+            };
+            if let Some((attribute, now)) = &ttl {
+                let expired = if item.contains_key(attribute) || index.is_none() {
+                    crate::ttl::expired(&item, attribute, *now)
+                } else {
+                    base_item(key)?.is_some_and(|b| crate::ttl::expired(&b, attribute, *now))
+                };
+                if expired {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(item))
         };
         let spec = PageSpec {
             last_key: &last_key,
-            load: self.fetch.then_some(&fetch as &read::Loader<'_>),
+            load: (self.fetch || ttl.is_some()).then_some(&load as &read::Loader<'_>),
             limit,
             reverse,
             start_after,

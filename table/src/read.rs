@@ -118,8 +118,9 @@ pub struct Page {
     pub last_evaluated_key: Option<Item>,
 }
 
-/// Turns a stored entry (engine key, decoded value) into the item a page evaluates.
-pub type Loader<'a> = dyn Fn(&[u8], Item) -> Result<Item> + 'a;
+/// Turns a stored entry (engine key, decoded value) into the item a page evaluates, or
+/// `None` to pass over it unseen (an expired item hidden from reads).
+pub type Loader<'a> = dyn Fn(&[u8], Item) -> Result<Option<Item>> + 'a;
 
 /// What a page read needs besides the range.
 pub struct PageSpec<'a> {
@@ -186,7 +187,10 @@ pub fn read_page(
         let mut item = codec::decode_item(&value)
             .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
         if let Some(load) = spec.load {
-            item = load(&key, item)?;
+            match load(&key, item)? {
+                Some(i) => item = i,
+                None => continue,
+            }
         }
         page.scanned += 1;
         page.bytes += item_size(&item);

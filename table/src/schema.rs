@@ -236,6 +236,13 @@ impl StoredTable {
         )
     }
 
+    /// Whether the table has local secondary indexes (and so item collections).
+    pub fn has_local_indexes(&self) -> bool {
+        self.indexes
+            .iter()
+            .any(|i| i.kind == crate::index::IndexKind::Local)
+    }
+
     /// The attribute time to live reads, if enabled.
     pub fn ttl_attribute(&self) -> Option<&str> {
         self.indexes

@@ -240,6 +240,8 @@ impl Database {
         // Held until the write commits: see `Core::gate`.
         let _gate = self.gate.read_recursive();
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics =
+            crate::items::collection_metrics(input.return_item_collection_metrics.as_deref())?;
         let items = input
             .transact_items
             .as_ref()
@@ -289,7 +291,7 @@ impl Database {
             }
             None => None,
         };
-        let result = self.run_transaction(items, report);
+        let result = self.run_transaction(items, report, metrics);
         if let Some(t) = token {
             let mut tokens = self.tokens().lock();
             if result.is_ok() {
@@ -307,6 +309,7 @@ impl Database {
         &self,
         items: &[crate::model::TransactWriteItem],
         report: Report,
+        metrics: bool,
     ) -> Result<TransactWriteItemsOutput> {
         // Every action's own checks first, then the tables.
         let parsed = items
@@ -410,20 +413,18 @@ impl Database {
         if reasons.iter().any(|r| r.code != "None") {
             return Err(TableError::TransactionCanceled { reasons });
         }
+        let mut collections = Vec::new();
         for ((a, w), old) in actions.iter().zip(&writes).zip(&decoded_olds) {
             let Some(new) = w else { continue };
             match new {
                 Some(item) => t.put(&a.table.items, &a.key, codec::encode_item(item)),
                 None => t.delete(&a.table.items, &a.key),
             }
-            crate::index::maintain(
-                &mut t,
-                &a.table.indexes,
-                &a.table.meta.key,
-                &a.key,
-                old.as_ref(),
-                new.as_ref(),
-            )?;
+            let collection =
+                crate::index::maintain(&mut t, &a.table, &a.key, old.as_ref(), new.as_ref())?;
+            if let Some((k, size)) = collection {
+                collections.push((a.table.meta.name.clone(), k, size));
+            }
             if let Some(stream) = &a.table.stream {
                 if let Some((_, ap)) = appenders.iter().find(|(id, _)| *id == a.table.meta.id) {
                     crate::streams::append_change(
@@ -443,6 +444,7 @@ impl Database {
         match committed {
             Ok(_) => Ok(TransactWriteItemsOutput {
                 consumed_capacity: (report != Report::None).then_some(capacity),
+                item_collection_metrics: metrics.then(|| crate::batch::collection_map(collections)),
             }),
             Err(e) if e.is_conflict() => {
                 // Report contention on the items that changed since they were read.
@@ -516,7 +518,8 @@ impl Database {
             let item = match snapshot.get(&table.items, &key)? {
                 Some(b) => Some(codec::decode_item(&b).map_err(TableError::Internal)?),
                 None => None,
-            };
+            }
+            .filter(|i| !self.hidden(&table, i));
             let size = item.as_ref().map_or(0, item_size);
             capacity::add(
                 &mut capacity,

@@ -14,7 +14,9 @@
 //! round finds what the last one did not delete.
 //!
 //! Items whose attribute is missing or not a Number never expire. Expired items not yet
-//! swept still read back, as in DynamoDB.
+//! swept still read back, as in DynamoDB, unless
+//! [`DatabaseOptions::hide_expired_items`](crate::DatabaseOptions::hide_expired_items) hides
+//! them.
 
 use crate::catalog::{check_table_name, Core, Database};
 use crate::error::{violation, Result, TableError};
@@ -195,6 +197,23 @@ impl Database {
 }
 
 impl Core {
+    /// With [`DatabaseOptions::hide_expired_items`](crate::DatabaseOptions::hide_expired_items)
+    /// on a table with time to live: its TTL attribute and the time now, by which reads hide
+    /// expired items.
+    pub(crate) fn hides_expired(&self, table: &crate::catalog::Table) -> Option<(String, f64)> {
+        if !self.options.hide_expired {
+            return None;
+        }
+        let attribute = table.meta.ttl_attribute()?;
+        Some((attribute.to_owned(), self.options.clock.now()))
+    }
+
+    /// Whether reads must hide `item` of `table` as expired.
+    pub(crate) fn hidden(&self, table: &crate::catalog::Table, item: &Item) -> bool {
+        self.hides_expired(table)
+            .is_some_and(|(attribute, now)| expired(item, &attribute, now))
+    }
+
     /// Starts the sweeper thread.
     pub(crate) fn start_ttl_sweeper(&self) {
         let core = self.me.clone();

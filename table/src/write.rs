@@ -25,6 +25,8 @@ pub struct Written {
     pub old: Option<Item>,
     /// The item after the write.
     pub new: Option<Item>,
+    /// The item collection written (tables with LSIs): its key and size in bytes.
+    pub collection: Option<(Item, u64)>,
 }
 
 /// Whether a write to `table` must see the item it replaces for reasons of the table's own
@@ -103,17 +105,11 @@ pub fn write_item_as(
                 return Ok(Written {
                     new: old.clone(),
                     old,
+                    collection: None,
                 })
             }
         };
-        crate::index::maintain(
-            &mut t,
-            &table.indexes,
-            &table.meta.key,
-            key,
-            old.as_ref(),
-            new.as_ref(),
-        )?;
+        let collection = crate::index::maintain(&mut t, &table, key, old.as_ref(), new.as_ref())?;
         if let (Some(stream), Some(appender)) = (&table.stream, &appender) {
             crate::streams::append_change(
                 stream,
@@ -128,7 +124,13 @@ pub fn write_item_as(
         let committed = t.commit_with(opts);
         drop(appender);
         match committed {
-            Ok(_) => return Ok(Written { old, new }),
+            Ok(_) => {
+                return Ok(Written {
+                    old,
+                    new,
+                    collection,
+                })
+            }
             Err(e) if e.is_conflict() => {
                 if attempt > 8 {
                     std::thread::yield_now();

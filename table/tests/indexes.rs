@@ -665,3 +665,74 @@ fn deleting_a_gsi_drops_its_entries_and_frees_the_name() {
         }
     }
 }
+
+#[test]
+fn item_collections_are_sized_reported_and_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_with(
+        dir.path(),
+        strata_engine::Options::default(),
+        strata_table::DatabaseOptions::new().item_collection_limit(4000),
+    )
+    .unwrap();
+    create(&db);
+    let put = |sk: i64, pad: usize| {
+        db.put_item(req(
+            json!({"TableName": "indexed", "ReturnItemCollectionMetrics": "SIZE",
+            "Item": {"pk": {"S": "p"}, "sk": {"N": sk.to_string()}, "a": {"N": "1"},
+                     "pad": {"S": "x".repeat(pad)}}}),
+        ))
+    };
+    let first = put(0, 100).unwrap();
+    let metrics = first.item_collection_metrics.unwrap();
+    assert_eq!(
+        metrics.item_collection_key,
+        Some(req(json!({"pk": {"S": "p"}})))
+    );
+    assert_eq!(metrics.size_estimate_range_gb, Some(vec![0.0, 1.0]));
+    // The item and its (ALL-projected) LSI entry count: about twice 100 bytes per item.
+    let mut n = 1;
+    let err = loop {
+        match put(n, 100) {
+            Ok(_) => n += 1,
+            Err(e) => break e,
+        }
+        assert!(n < 100, "the collection limit was never reached");
+    };
+    assert_eq!(err.code(), "ItemCollectionSizeLimitExceededException");
+    assert!(
+        (15..=20).contains(&n),
+        "{n} items of ~110 bytes fit twice in 4000 bytes"
+    );
+    // Other partitions are unaffected; a write that shrinks the collection is allowed.
+    db.put_item(req(json!({"TableName": "indexed",
+        "Item": {"pk": {"S": "q"}, "sk": {"N": "0"}, "pad": {"S": "x".repeat(500)}}})))
+        .unwrap();
+    put(0, 10).unwrap();
+    // Deleting frees room again.
+    for sk in 1..n {
+        db.delete_item(req(json!({"TableName": "indexed",
+            "Key": {"pk": {"S": "p"}, "sk": {"N": sk.to_string()}}})))
+            .unwrap();
+    }
+    put(1, 1000).unwrap();
+    // A batch and a transaction report their collections per table.
+    let batch = db
+        .batch_write_item(req(json!({"ReturnItemCollectionMetrics": "SIZE",
+            "RequestItems": {"indexed": [{"PutRequest": {"Item": {"pk": {"S": "r"}, "sk": {"N": "1"}}}}]}})))
+        .unwrap();
+    assert_eq!(batch.item_collection_metrics.unwrap()["indexed"].len(), 1);
+    let tx = db
+        .transact_write_items(req(json!({"ReturnItemCollectionMetrics": "SIZE",
+            "TransactItems": [{"Put": {"TableName": "indexed", "Item": {"pk": {"S": "s"}, "sk": {"N": "1"}}}}]})))
+        .unwrap();
+    assert_eq!(tx.item_collection_metrics.unwrap()["indexed"].len(), 1);
+    let bad = db.put_item(req(
+        json!({"TableName": "indexed", "ReturnItemCollectionMetrics": "ALL",
+        "Item": {"pk": {"S": "p"}, "sk": {"N": "0"}}}),
+    ));
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("returnItemCollectionMetrics"));
+}

@@ -355,3 +355,79 @@ fn a_sweep_killed_midway_resumes_and_deletes_each_expired_item_once() {
     eprintln!("the killed sweeps deleted {deleted_before} of 300 expired items");
     assert!(deleted_before > 0, "the child never swept (did it start?)");
 }
+
+#[test]
+fn an_option_hides_expired_items_from_every_read_until_they_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Arc::new(AtomicU64::new(T0));
+    let clock_now = now.clone();
+    let db = Database::open_with(
+        dir.path(),
+        strata_engine::Options::default(),
+        DatabaseOptions::new()
+            .clock(Clock::new(move || clock_now.load(Ordering::SeqCst) as f64))
+            .ttl_sweep_interval(Duration::from_secs(3600))
+            .hide_expired_items(true),
+    )
+    .unwrap();
+    db.create_table(req(json!({"TableName": "hidden",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                 {"AttributeName": "user", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "GlobalSecondaryIndexes": [{"IndexName": "keysOnly",
+            "KeySchema": [{"AttributeName": "user", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}}]})))
+        .unwrap();
+    db.update_time_to_live(req(json!({"TableName": "hidden",
+        "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "expires"}})))
+        .unwrap();
+    for (id, expires) in [("old", T0 + 5), ("new", T0 + 500)] {
+        db.put_item(req(json!({"TableName": "hidden", "Item": {"id": {"S": id},
+            "user": {"S": "u"}, "expires": {"N": expires.to_string()}}})))
+            .unwrap();
+    }
+    let visible = |db: &Database| {
+        let get = db
+            .get_item(req(
+                json!({"TableName": "hidden", "Key": {"id": {"S": "old"}}}),
+            ))
+            .unwrap()
+            .item
+            .is_some();
+        let scan = db.scan(req(json!({"TableName": "hidden"}))).unwrap().count;
+        let query = db
+            .query(req(json!({"TableName": "hidden", "IndexName": "keysOnly",
+                "KeyConditionExpression": "#u = :u", "ExpressionAttributeNames": {"#u": "user"},
+                "ExpressionAttributeValues": {":u": {"S": "u"}}})))
+            .unwrap()
+            .count;
+        let batch = db
+            .batch_get_item(req(
+                json!({"RequestItems": {"hidden": {"Keys": [{"id": {"S": "old"}}]}}}),
+            ))
+            .unwrap()
+            .responses["hidden"]
+            .len();
+        let tx = db
+            .transact_get_items(req(
+                json!({"TransactItems": [{"Get": {"TableName": "hidden",
+                "Key": {"id": {"S": "old"}}}}]}),
+            ))
+            .unwrap()
+            .responses
+            .unwrap()[0]
+            .item
+            .is_some();
+        (get, scan, query, batch, tx)
+    };
+    assert_eq!(visible(&db), (true, 2, 2, 1, true));
+    now.store(T0 + 10, Ordering::SeqCst);
+    assert_eq!(
+        visible(&db),
+        (false, 1, 1, 0, false),
+        "expired, not yet swept: hidden"
+    );
+    assert_eq!(db.sweep_expired().unwrap(), 1);
+    assert_eq!(visible(&db), (false, 1, 1, 0, false));
+}
