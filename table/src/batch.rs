@@ -83,7 +83,7 @@ impl Database {
                     None => t.delete(&table.items, key),
                 }
                 let collection =
-                    crate::index::maintain(&mut t, &table, key, old.as_ref(), new.as_ref())?;
+                    crate::index::maintain(&mut t, table, key, old.as_ref(), new.as_ref())?;
                 if let Some((k, size)) = collection {
                     // The last write to a collection has its final size.
                     collections.retain(|(n, c, _)| !(*n == table.meta.name && *c == k));

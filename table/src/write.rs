@@ -109,7 +109,7 @@ pub fn write_item_as(
                 })
             }
         };
-        let collection = crate::index::maintain(&mut t, &table, key, old.as_ref(), new.as_ref())?;
+        let collection = crate::index::maintain(&mut t, table, key, old.as_ref(), new.as_ref())?;
         if let (Some(stream), Some(appender)) = (&table.stream, &appender) {
             crate::streams::append_change(
                 stream,
