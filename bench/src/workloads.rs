@@ -34,13 +34,20 @@ pub const TRANSACTIONS: &[&str] = &["txn-readwrite", "txn-readwrite-zipf", "txn-
 /// The table-layer workloads (strata only): PutItem, GetItem, UpdateItem of single items
 /// and Query of 100-item partitions, over a table of `--num`/10 items; `scan100` is the raw
 /// engine's equivalent of one such Query (a seek and 100 steps), for the overhead ratio;
-/// `table-put-stream` is `table-put` on a table with a NEW_AND_OLD_IMAGES stream.
+/// `table-put-stream` is `table-put` on a table with a NEW_AND_OLD_IMAGES stream;
+/// `table-put-gsi0`/`1`/`5` are `table-put` with five GSI attributes per item, on tables with
+/// 0, 1 and 5 GSIs, and `table-query-gsi` a 100-item Query of a GSI partition of the
+/// `table-put-gsi1` table (see [`crate::tables`]).
 pub const TABLE: &[&str] = &[
     "table-put",
     "table-put-stream",
     "table-get",
     "table-update",
     "table-query100",
+    "table-put-gsi0",
+    "table-put-gsi1",
+    "table-put-gsi5",
+    "table-query-gsi",
 ];
 
 /// The stream workloads (strata only): `stream-write` writes `--num`/10 keys each with a
@@ -423,7 +430,7 @@ pub fn run(
             run.merge(outcomes);
             run.user_bytes = run.ops * 2 * entry;
         }
-        "table-put" | "table-put-stream" | "table-get" | "table-update" | "table-query100" => {
+        _ if TABLE.contains(&base) => {
             let tables = engine
                 .dynamo()
                 .ok_or("the table workloads run on strata and dynoxide only")?;
