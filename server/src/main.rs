@@ -57,6 +57,14 @@ struct ServeArgs {
     /// four hours).
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     stream_shard_lifetime: u64,
+    /// Seconds between time-to-live sweeps (expired items are deleted within about this
+    /// long; DynamoDB takes up to a few days).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    ttl_sweep_interval: u64,
+    /// Hide items whose time to live has passed from reads before the sweeper deletes them
+    /// (DynamoDB returns them until deleted).
+    #[arg(long)]
+    hide_expired_items: bool,
     /// The region reported in ARNs.
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -78,6 +86,8 @@ impl Default for ServeArgs {
             in_memory: false,
             relaxed_sync: false,
             stream_shard_lifetime: 3600,
+            ttl_sweep_interval: 10,
+            hide_expired_items: false,
             region: "us-east-1".into(),
             credentials: None,
             log: "info".into(),
@@ -129,7 +139,9 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let table_opts = strata_table::DatabaseOptions::new()
         .sync_writes(!args.relaxed_sync && !args.in_memory)
-        .stream_shard_lifetime(std::time::Duration::from_secs(args.stream_shard_lifetime));
+        .stream_shard_lifetime(std::time::Duration::from_secs(args.stream_shard_lifetime))
+        .ttl_sweep_interval(std::time::Duration::from_secs(args.ttl_sweep_interval))
+        .hide_expired_items(args.hide_expired_items);
     let db = strata_table::Database::open_with(&dir, opts, table_opts)?;
     let db = Arc::new(db);
     let runtime = tokio::runtime::Builder::new_multi_thread()

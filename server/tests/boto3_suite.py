@@ -3,10 +3,12 @@ strata: every operation, the error paths, pagination, transactions, streams cons
 TRIM_HORIZON through shard lineage, and SigV4 rejection.
 
 Run by server/tests/http.rs, which starts two servers and sets:
-  STRATA_ENDPOINT         any credentials accepted; stream shards close every 10 records
+  STRATA_ENDPOINT         any credentials accepted; stream shards close every 10 records;
+                          expired items are swept every 100 ms
   STRATA_SIGNED_ENDPOINT  requires SigV4 with key AKIDGOOD / secret-good
 """
 import os
+import time
 import unittest
 import uuid
 
@@ -403,6 +405,180 @@ class Streams(ErrorCase):
         ddb.update_table(TableName=t, StreamSpecification={"StreamEnabled": False})
         self.assertEqual(streams.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"],
                          "DISABLED")
+
+
+class Indexes(ErrorCase):
+    def create(self):
+        name = "ix-" + uuid.uuid4().hex[:12]
+        ddb.create_table(
+            TableName=name, BillingMode="PROVISIONED",
+            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in
+                                  [("pk", "S"), ("sk", "N"), ("status", "S"), ("at", "N"),
+                                   ("score", "N")]],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            LocalSecondaryIndexes=[{
+                "IndexName": "byScore",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                              {"AttributeName": "score", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": "byStatus",
+                "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
+                              {"AttributeName": "at", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["note"]},
+                "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}])
+        return name
+
+    def test_gsi_and_lsi_queries_projections_and_paging(self):
+        name = self.create()
+        desc = ddb.describe_table(TableName=name)["Table"]
+        gsi = desc["GlobalSecondaryIndexes"][0]
+        self.assertEqual(gsi["IndexStatus"], "ACTIVE")
+        self.assertEqual(gsi["Projection"], {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["note"]})
+        self.assertTrue(gsi["IndexArn"].endswith("/index/byStatus"))
+        self.assertEqual(desc["LocalSecondaryIndexes"][0]["IndexName"], "byScore")
+        for i in range(30):
+            item = {"pk": {"S": "p%d" % (i % 3)}, "sk": {"N": str(i)}, "score": {"N": str(100 - i)},
+                    "note": {"S": "n%d" % i}, "secret": {"S": "s"}}
+            if i % 5:  # sparse: every fifth item lacks the GSI key
+                item["status"] = {"S": "open" if i % 2 else "done"}
+                item["at"] = {"N": str(i)}
+            ddb.put_item(TableName=name, Item=item)
+        pages = ddb.get_paginator("query").paginate(
+            TableName=name, IndexName="byStatus", KeyConditionExpression="#s = :s AND #at > :t",
+            ExpressionAttributeNames={"#s": "status", "#at": "at"},
+            ExpressionAttributeValues={":s": {"S": "open"}, ":t": {"N": "3"}},
+            PaginationConfig={"PageSize": 4})
+        items = [i for p in pages for i in p["Items"]]
+        ats = [int(i["at"]["N"]) for i in items]
+        self.assertEqual(ats, [i for i in range(4, 30) if i % 2 and i % 5])
+        self.assertEqual(sorted(items[0]), ["at", "note", "pk", "sk", "status"])
+        # A GSI answers only with what it projects.
+        self.assertError("ValidationException", ddb.query, TableName=name, IndexName="byStatus",
+                         KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
+                         ExpressionAttributeValues={":s": {"S": "open"}}, Select="ALL_ATTRIBUTES")
+        self.assertError("ValidationException", ddb.query, TableName=name, IndexName="byStatus",
+                         KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
+                         ExpressionAttributeValues={":s": {"S": "open"}}, ConsistentRead=True)
+        # An LSI fetches the rest from the table.
+        out = ddb.query(TableName=name, IndexName="byScore", KeyConditionExpression="pk = :p",
+                        ExpressionAttributeValues={":p": {"S": "p0"}}, Select="ALL_ATTRIBUTES",
+                        ScanIndexForward=False, Limit=2)
+        self.assertEqual([int(i["score"]["N"]) for i in out["Items"]], [100, 97])
+        self.assertIn("secret", out["Items"][0])
+        self.assertEqual(set(out["LastEvaluatedKey"]), {"pk", "sk", "score"})
+        keys_only = ddb.query(TableName=name, IndexName="byScore", KeyConditionExpression="pk = :p",
+                              ExpressionAttributeValues={":p": {"S": "p0"}})
+        self.assertEqual(sorted(keys_only["Items"][0]), ["pk", "score", "sk"])
+        scan = ddb.scan(TableName=name, IndexName="byStatus", Select="COUNT")
+        self.assertEqual(scan["Count"], 24)
+        self.assertError("ValidationException", ddb.put_item, TableName=name,
+                         Item={"pk": {"S": "x"}, "sk": {"N": "1"}, "status": {"N": "1"}})
+        self.assertError("ValidationException", ddb.query, TableName=name, IndexName="nope",
+                         KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p0"}})
+        metrics = ddb.put_item(TableName=name, ReturnItemCollectionMetrics="SIZE",
+                               Item={"pk": {"S": "p0"}, "sk": {"N": "99"}})["ItemCollectionMetrics"]
+        self.assertEqual(metrics["ItemCollectionKey"], {"pk": {"S": "p0"}})
+        self.assertEqual(metrics["SizeEstimateRangeGB"], [0.0, 1.0])
+
+    def test_gsi_added_backfilled_and_deleted(self):
+        name = self.create()
+        for i in range(200):
+            ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"N": str(i)},
+                                               "color": {"S": ["red", "blue"][i % 2]}})
+        out = ddb.update_table(
+            TableName=name, AttributeDefinitions=[{"AttributeName": "color", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "byColor", "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+                "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}])
+        created = [g for g in out["TableDescription"]["GlobalSecondaryIndexes"] if g["IndexName"] == "byColor"][0]
+        self.assertEqual(created["IndexStatus"], "CREATING")
+        for _ in range(500):
+            gsis = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+            if all(g["IndexStatus"] == "ACTIVE" for g in gsis):
+                break
+            time.sleep(0.02)
+        else:
+            self.fail("the backfill did not finish")
+        red = ddb.query(TableName=name, IndexName="byColor", KeyConditionExpression="color = :c",
+                        ExpressionAttributeValues={":c": {"S": "red"}}, Select="COUNT")
+        self.assertEqual(red["Count"], 100)
+        self.assertError("LimitExceededException", ddb.update_table, TableName=name,
+                         GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColor"}},
+                                                      {"Delete": {"IndexName": "byStatus"}}])
+        ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColor"}}])
+        names = [g["IndexName"] for g in ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]]
+        self.assertEqual(names, ["byStatus"])
+        self.assertError("ResourceNotFoundException", ddb.update_table, TableName=name,
+                         GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColor"}}])
+
+    def test_invalid_index_declarations(self):
+        base = dict(BillingMode="PAY_PER_REQUEST",
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "g", "AttributeType": "S"}],
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        lsi = [{"IndexName": "lsi1", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                 {"AttributeName": "g", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"}}]
+        self.assertError("ValidationException", ddb.create_table, TableName="bad-lsi-" + uuid.uuid4().hex[:6],
+                         LocalSecondaryIndexes=lsi, **base)
+        unused = dict(base, AttributeDefinitions=base["AttributeDefinitions"] + [{"AttributeName": "x", "AttributeType": "N"}])
+        gsi = [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}]
+        self.assertError("ValidationException", ddb.create_table, TableName="bad-defs-" + uuid.uuid4().hex[:6],
+                         GlobalSecondaryIndexes=gsi, **unused)
+        dup = gsi + gsi
+        self.assertError("ValidationException", ddb.create_table, TableName="bad-dup-" + uuid.uuid4().hex[:6],
+                         GlobalSecondaryIndexes=dup, **base)
+
+
+class TimeToLive(ErrorCase):
+    def test_update_and_describe(self):
+        name, _ = new_table()
+        self.assertEqual(ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"],
+                         {"TimeToLiveStatus": "DISABLED"})
+        out = ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        self.assertEqual(out["TimeToLiveSpecification"], {"Enabled": True, "AttributeName": "exp"})
+        self.assertEqual(ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"],
+                         {"TimeToLiveStatus": "ENABLED", "AttributeName": "exp"})
+        self.assertError("ValidationException", ddb.update_time_to_live, TableName=name,
+                         TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        self.assertError("ValidationException", ddb.update_time_to_live, TableName=name,
+                         TimeToLiveSpecification={"Enabled": False, "AttributeName": "other"})
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "exp"})
+        self.assertEqual(ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"], "DISABLED")
+        self.assertError("ResourceNotFoundException", ddb.describe_time_to_live, TableName="no-such-table")
+
+    def test_expired_items_leave_with_a_service_record(self):
+        name, desc = new_table(streams_view="NEW_AND_OLD_IMAGES")
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        past = str(int(time.time()) - 60)
+        ddb.put_item(TableName=name, Item=dict(key("gone", 1), exp={"N": past}))
+        ddb.put_item(TableName=name, Item=dict(key("kept", 1), exp={"S": past}))
+        # The test server sweeps every 100 ms.
+        for _ in range(300):
+            if "Item" not in ddb.get_item(TableName=name, Key=key("gone", 1)):
+                break
+            time.sleep(0.02)
+        else:
+            self.fail("the expired item was never deleted")
+        self.assertIn("Item", ddb.get_item(TableName=name, Key=key("kept", 1)))
+        arn = desc["LatestStreamArn"]
+        removes = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while it:
+                page = streams.get_records(ShardIterator=it)
+                removes += [r for r in page["Records"] if r["eventName"] == "REMOVE"]
+                if not page["Records"]:
+                    break
+                it = page.get("NextShardIterator")
+        self.assertEqual(len(removes), 1)
+        self.assertEqual(removes[0]["userIdentity"], {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"})
 
 
 class SigV4(ErrorCase):
