@@ -218,6 +218,13 @@ pub struct QueryBuilder<'a> {
 impl QueryBuilder<'_> {
     placeholders!();
 
+    /// Queries secondary index `name` instead of the table (its key schema is what the key
+    /// condition names).
+    pub fn index(mut self, name: &str) -> Self {
+        self.input.index_name = Some(name.to_owned());
+        self
+    }
+
     /// The KeyConditionExpression.
     pub fn key_condition(mut self, expression: &str) -> Self {
         self.input.key_condition_expression = Some(expression.to_owned());
@@ -269,6 +276,12 @@ pub struct ScanBuilder<'a> {
 
 impl ScanBuilder<'_> {
     placeholders!();
+
+    /// Scans secondary index `name` instead of the table.
+    pub fn index(mut self, name: &str) -> Self {
+        self.input.index_name = Some(name.to_owned());
+        self
+    }
 
     /// A FilterExpression.
     pub fn filter(mut self, expression: &str) -> Self {
