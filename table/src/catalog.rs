@@ -542,6 +542,21 @@ impl Database {
             if mode == "PAY_PER_REQUEST" {
                 meta.read_units = 0;
                 meta.write_units = 0;
+                for index in &mut meta.indexes {
+                    index.read_units = 0;
+                    index.write_units = 0;
+                }
+            } else if let Some(t) = &input.provisioned_throughput {
+                // GSIs switched to provisioned capacity get the table's unless told otherwise.
+                let (r, w) = check_throughput(t)?;
+                for index in meta
+                    .indexes
+                    .iter_mut()
+                    .filter(|i| i.kind == crate::index::IndexKind::Global && i.read_units == 0)
+                {
+                    index.read_units = r;
+                    index.write_units = w;
+                }
             }
         }
         if let Some(t) = &input.provisioned_throughput {
