@@ -10,6 +10,8 @@ mod compaction;
 mod db;
 mod filename;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzz_support;
 pub mod inspect;
 mod iter;
 mod key;

@@ -192,6 +192,17 @@ impl Server {
     }
 }
 
+/// Runs one request — operation `target` (the `X-Amz-Target` value) with JSON `body`, as
+/// the server does once it has read, checked and decompressed the body — and returns the
+/// HTTP status and the response body. For the fuzz targets; not part of the supported API.
+#[doc(hidden)]
+pub fn handle_request(db: &Database, target: &str, body: &[u8], region: &str) -> (u16, Vec<u8>) {
+    match dispatch(db, target, body, region) {
+        Ok(out) => (200, out),
+        Err(e) => (e.status, e.body().to_string().into_bytes()),
+    }
+}
+
 /// Whether operation `target` may wait on the disk or run long, and so belongs on the
 /// blocking pool rather than an async worker: writes when they are fsynced (concurrent
 /// writers then share fsyncs through group commit, each waiting on its own thread), table

@@ -656,6 +656,24 @@ impl Handle {
     }
 }
 
+impl Db {
+    /// Stops the background threads and leaks this handle without syncing the WAL: what a
+    /// power loss at a quiet moment leaves behind (with [`crate::fs::MemFs::crash`]). For
+    /// crash simulation in tests and fuzz targets; not part of the supported API.
+    #[doc(hidden)]
+    pub fn abandon(self) {
+        {
+            let mut st = self.handle.inner.state.lock();
+            st.shutting_down = true;
+        }
+        self.handle.inner.state_cv.notify_all();
+        for t in self.handle.threads.lock().drain(..) {
+            let _ = t.join();
+        }
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Handle {
     fn drop(&mut self) {
         let _ = self.shutdown();
