@@ -68,6 +68,8 @@ pub struct Db {
 struct Handle {
     inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Set by [`Db::abandon`]: closing skips the final WAL sync.
+    abandoned: std::sync::atomic::AtomicBool,
 }
 
 /// The active memtables (or one sealed generation of them), one per keyspace.
@@ -333,6 +335,7 @@ impl Db {
         let handle = Handle {
             inner: inner.clone(),
             threads: Mutex::new(Vec::new()),
+            abandoned: Default::default(),
         };
         handle.threads.lock().push(flush::spawn(inner.clone())?);
         let compactors = compaction::spawn(&inner, inner.opts.background_compactions)?;
@@ -647,6 +650,9 @@ impl Handle {
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
+        if self.abandoned.load(Ordering::Acquire) {
+            return Ok(());
+        }
         // Make unsynced writes durable on an orderly close.
         let mut wal = self.inner.wal.lock();
         if self.inner.state.lock().bg_error.is_some() {
@@ -657,20 +663,13 @@ impl Handle {
 }
 
 impl Db {
-    /// Stops the background threads and leaks this handle without syncing the WAL: what a
+    /// Closes this handle without syncing the WAL (once every clone is dropped): what a
     /// power loss at a quiet moment leaves behind (with [`crate::fs::MemFs::crash`]). For
     /// crash simulation in tests and fuzz targets; not part of the supported API.
     #[doc(hidden)]
     pub fn abandon(self) {
-        {
-            let mut st = self.handle.inner.state.lock();
-            st.shutting_down = true;
-        }
-        self.handle.inner.state_cv.notify_all();
-        for t in self.handle.threads.lock().drain(..) {
-            let _ = t.join();
-        }
-        std::mem::forget(self);
+        self.handle.abandoned.store(true, Ordering::Release);
+        drop(self);
     }
 }
 
