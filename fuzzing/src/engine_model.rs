@@ -138,6 +138,9 @@ pub fn run(data: &[u8]) {
             Err(_) => break,
         }
     }
+    if std::env::var_os("STRATA_FUZZ_DEBUG").is_some() {
+        eprintln!("{ops:#?}");
+    }
     let fs = Arc::new(MemFs::new());
     let mut db = Some(open(&fs));
     let mut model = State::new();

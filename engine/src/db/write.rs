@@ -80,7 +80,20 @@ impl Inner {
         if batch.is_empty() {
             batch.validate()?;
             self.check_writable()?;
-            return Ok(self.visible_seq.load(Ordering::Acquire));
+            let visible = self.visible_seq.load(Ordering::Acquire);
+            if opts.sync {
+                // A synced write of nothing still makes every earlier write durable (found by
+                // the engine_model fuzz target: it returned at once, unsynced).
+                let (log, end, handle) = {
+                    let wal = self.wal.lock();
+                    (wal.number, wal.writer.len(), wal.sync_handle.clone())
+                };
+                if let Err(e) = self.sync_wal(log, end, &handle) {
+                    self.set_bg_error(&e);
+                    return Err(e);
+                }
+            }
+            return Ok(visible);
         }
         let (me, seq) = self.submit_tracked(batch, opts, |_| Ok(()))?;
         let result = self.await_commit(&me);
