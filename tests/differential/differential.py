@@ -81,6 +81,8 @@ class Runner:
         self.findings = {}  # signature -> finding
         self.skipped = Counter()
         self.resyncs = Counter()
+        self.unsettled = Counter()
+        self.unsettled_examples = []
         self.requests = 0
         self.crashed = None
 
@@ -137,6 +139,27 @@ class Runner:
                     break
         return 200, {"Items": items, "Count": len(items)}
 
+    def query_all(self, name, step):
+        items, pages, esk = [], 0, None
+        scanned = 0
+        while True:
+            body = dict(step["body"])
+            if esk:
+                body["ExclusiveStartKey"] = esk
+            st, b = self.call(name, DDB + "Query", body)
+            pages += 1
+            if st != 200:
+                return st, b
+            items.extend(b.get("Items", []))
+            scanned += b.get("ScannedCount", 0)
+            esk = b.get("LastEvaluatedKey")
+            if not esk or pages > 400:
+                break
+        out = {"Count": len(items), "ScannedCount": scanned}
+        if "Select" not in step["body"] or step["body"]["Select"] != "COUNT":
+            out["Items"] = items
+        return 200, out
+
     def stream_read(self, name, table):
         arn = self.ctx[name].stream.get(table)
         if not arn:
@@ -183,13 +206,23 @@ class Runner:
     def run_step(self, i, step):
         op = step["op"]
         label = {"scan-all": "Scan(all pages%s)" % (", %d segments" % step.get("segments", 1) if step.get("segments", 1) > 1 else ""),
+                 "query-all": "Query(all pages)",
                  "stream-read": "StreamRead"}.get(step["kind"], op)
+        if "IndexName" in step["body"] and op in ("Query", "Scan"):
+            label = label.replace(op, op + "[index]", 1)
+        elif op == "UpdateTable" and "BillingMode" in step["body"]:
+            label = "UpdateTable[billing]"
+        elif op == "UpdateTable" and "GlobalSecondaryIndexUpdates" in step["body"]:
+            label = "UpdateTable[index]"
         self.op_counts[label] += 1
         resp = {}
         sent = {}
         for n in NAMES:
             if step["kind"] == "scan-all":
                 resp[n] = self.scan_all(n, step)
+                sent[n] = step["body"]
+            elif step["kind"] == "query-all":
+                resp[n] = self.query_all(n, step)
                 sent[n] = step["body"]
             elif step["kind"] == "stream-read":
                 resp[n] = self.stream_read(n, step["table"])
@@ -218,23 +251,67 @@ class Runner:
         if step["kind"] == "plain" and op in WRITE_OPS:
             self.check_state(i, op, step)
 
+    def settle(self, name, table, timeout=20.0):
+        """Polls DescribeTable until the table and all its indexes are ACTIVE (strata backfills a
+        new GSI in the background; DynamoDB Local takes a moment to create or drop one).
+        Returns the final description, or None when the table does not exist."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st, b = self.call(name, DDB + "DescribeTable", {"TableName": table})
+            if st != 200:
+                return None
+            d = b.get("Table") or {}
+            busy = d.get("TableStatus") not in ("ACTIVE", None) or any(
+                x.get("IndexStatus", "ACTIVE") != "ACTIVE" or x.get("Backfilling")
+                for x in d.get("GlobalSecondaryIndexes") or [])
+            if not busy:
+                return d
+            if time.monotonic() > deadline:
+                self.unsettled[name] += 1
+                self.just_unsettled = True
+                self.unsettled_examples.append((name, table, d.get("TableStatus"), [
+                    (x.get("IndexName"), x.get("IndexStatus"), x.get("Backfilling"))
+                    for x in d.get("GlobalSecondaryIndexes") or []]))
+                return d
+            time.sleep(0.05)
+
     def after_table_op(self, step):
         t = step["table"]
         exists = {n: self.describe(n, t) for n in NAMES}
         for n in NAMES:
             self.learn_shard(n, t)
+        self.just_unsettled = False
+        desc = {n: self.settle(n, t) if exists[n] else None for n in NAMES}
+        if desc["ddblocal"] is not None:
+            self.gen.learn(t, desc["ddblocal"])
+        index_sets = {n: tuple(sorted(x.get("IndexName") for k in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+                                      for x in (desc[n] or {}).get(k) or []))
+                      for n in NAMES if desc[n] is not None}
         if step["op"] == "CreateTable" or step["op"] == "DeleteTable":
             self.stream_tainted.discard(t)
-        if len(set(exists.values())) > 1:
+        billing = {n: (desc[n].get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+                   for n in NAMES if desc[n] is not None}
+        drop = len(set(exists.values())) > 1
+        if not drop and len(index_sets) == len(NAMES) and (
+                len(set(index_sets.values())) > 1 or len(set(billing.values())) > 1 or self.just_unsettled):
+            # The servers disagree on the table's indexes or billing mode (the difference itself
+            # was reported at the CreateTable/UpdateTable step), or an index never became ACTIVE
+            # on one of them: the table is dropped everywhere as well.
+            drop = True
+            self.resyncs["index"] += 1
+        elif drop:
+            self.resyncs["table"] += 1
+        if drop:
             # The servers disagree on whether the table exists: drop it everywhere so the
             # rest of the run is not one long cascade of the same difference.
-            for n in NAMES:
-                if exists[n]:
-                    self.call(n, DDB + "DeleteTable", {"TableName": t})
-                    self.ctx[n].arn.pop(t, None)
-                    self.ctx[n].stream.pop(t, None)
-            self.gen.tables.pop(t, None)
-            self.resyncs["table"] += 1
+            self.drop_table(t, [n for n in NAMES if exists[n]])
+
+    def drop_table(self, t, names=NAMES):
+        for n in names:
+            self.call(n, DDB + "DeleteTable", {"TableName": t})
+            self.ctx[n].arn.pop(t, None)
+            self.ctx[n].stream.pop(t, None)
+        self.gen.tables.pop(t, None)
 
     def check_state(self, i, op, step):
         seen = set()
@@ -251,14 +328,21 @@ class Runner:
             norm = {n: walk(got[n][1].get("Item")) if got[n][0] == 200 else {"error": got[n]} for n in NAMES}
             if norm["strata"] != norm["ddblocal"] or norm["dynoxide"] != norm["ddblocal"]:
                 self.record_state(i, op, step, req, got, norm)
+                failed = False
                 for n in ("strata", "dynoxide"):
                     if norm[n] != norm["ddblocal"]:
                         if ref_item is not None:
-                            self.call(n, DDB + "PutItem", {"TableName": table, "Item": ref_item})
+                            st, _ = self.call(n, DDB + "PutItem", {"TableName": table, "Item": ref_item})
                         else:
-                            self.call(n, DDB + "DeleteItem", {"TableName": table, "Key": key})
+                            st, _ = self.call(n, DDB + "DeleteItem", {"TableName": table, "Key": key})
+                        failed |= st != 200
                         self.resyncs["item"] += 1
                         self.stream_tainted.add(table)
+                if failed:
+                    # the reference holds an item the other server refuses to store (e.g. an
+                    # index key of the wrong type): the table is dropped everywhere
+                    self.drop_table(table)
+                    self.resyncs["table"] += 1
 
     # -- comparison and recording --
     def compare(self, i, label, op, step, sent, resp):
@@ -266,9 +350,10 @@ class Runner:
         norm, msg = {}, {}
         for n in NAMES:
             st, b = resp[n]
-            norm[n], msg[n] = normalize(op if step["kind"] != "scan-all" else "Scan*", sent[n], st, b)
+            kind_op = {"scan-all": "Scan*", "query-all": "Query*"}.get(step["kind"], op)
+            norm[n], msg[n] = normalize(kind_op, sent[n], st, b, index_keys=step.get("index_keys"))
         s, d, x = norm["strata"], norm["ddblocal"], norm["dynoxide"]
-        if op == "ListStreams" and self.resyncs["table"]:
+        if op == "ListStreams" and (self.resyncs["table"] or self.resyncs["index"]):
             self.skipped[label] += 1  # a table dropped by a resync leaves its stream behind
             return
         if op in DDBLOCAL_LACKS and d.get("error") == "UnknownOperationException":
@@ -321,7 +406,7 @@ class Runner:
         key = (section, sig)
         f = self.findings.get(key)
         size = len(canon(step["body"]))
-        ex = {"step": i, "request": {"op": step["op"], "kind": step["kind"], "body": step["body"],
+        ex = {"seed": self.gen.seed, "step": i, "request": {"op": step["op"], "kind": step["kind"], "body": step["body"],
                                      **({"segments": step["segments"]} if "segments" in step else {}),
                                      **({"table": step["table"]} if step["kind"] == "stream-read" else {})},
               "responses": {n: {"status": resp[n][0], "body": resp[n][1]} for n in NAMES},
@@ -419,7 +504,10 @@ def write_report(path, runner, meta, known):
                  (meta["seeds"], meta["steps"], runner.requests, meta["elapsed"]))
     lines.append("")
     lines.append("Server start-up: " + ", ".join("%s %.2fs" % kv for kv in meta["startup"].items()) +
-                 ". Resyncs after a divergence: %d item(s), %d table(s). " % (runner.resyncs["item"], runner.resyncs["table"]) +
+                 ". Resyncs after a divergence: %d item(s), %d table(s), %d table(s) whose indexes or billing mode differed. " % (
+                     runner.resyncs["item"], runner.resyncs["table"], runner.resyncs["index"]) +
+                 ("Indexes that did not become ACTIVE (or finish deleting) within 20s, table dropped: %s (first: %s). " % (
+                     dict(runner.unsettled), runner.unsettled_examples[:3]) if runner.unsettled else "") +
                  "Stream reads skipped (stream polluted by a resync): %d." % sum(runner.skipped.values()))
     if runner.crashed:
         n, i, step = runner.crashed
@@ -469,7 +557,7 @@ def write_report(path, runner, meta, known):
                     lines.append("- %s: `%s`" % (n, trunc(b.get("message", b.get("Message")), 250)))
                 lines.append("")
                 continue
-            lines.append("Request (step %d): `%s`" % (ex["step"], trunc(ex["request"], 800)))
+            lines.append("Request (seed %s, step %d): `%s`" % (ex.get("seed", "?"), ex["step"], trunc(ex["request"], 800)))
             if "state-check" in ex:
                 lines.append("")
                 lines.append("State check afterwards (GetItem, ConsistentRead): `%s`" % trunc(ex["state-check"], 400))
@@ -512,8 +600,9 @@ def main():
             gen = Gen(seed)
             runner = Runner(srv, gen, args)
             if total is not None:  # accumulate findings over seeds
-                runner.findings, runner.op_counts, runner.skipped, runner.resyncs = (
-                    total.findings, total.op_counts, total.skipped, total.resyncs)
+                runner.findings, runner.op_counts, runner.skipped, runner.resyncs, runner.unsettled = (
+                    total.findings, total.op_counts, total.skipped, total.resyncs, total.unsettled)
+                runner.unsettled_examples = total.unsettled_examples
                 runner.requests = total.requests
             ts = time.monotonic()
             for i in range(args.steps):

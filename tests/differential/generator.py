@@ -5,8 +5,14 @@ DynamoDB Local's, so all three servers receive exactly the same sequence) and dr
 small pools so that reads, conditions and queries mostly hit items that exist.
 
 A step is a dict: {"op", "body", "service"?, "table"?, "keys": [(table, key)] written,
-"kind": "plain" | "scan-all" | "stream-read"}. Strings "@@ARN:<table>@@" and
-"@@STREAM:<table>@@" in a body are replaced per server by that server's ARN for the table.
+"kind": "plain" | "scan-all" | "query-all" | "stream-read", "index_keys"?: the key attributes
+of the secondary index a Query reads}. Strings "@@ARN:<table>@@" and "@@STREAM:<table>@@" in a
+body are replaced per server by that server's ARN for the table.
+
+Secondary indexes and TTL: the model of each table (its GSIs/LSIs, attribute types, billing
+mode) is learned from DynamoDB Local's DescribeTable after every table operation (`learn`), and
+the TTL attribute from its UpdateTimeToLive answers; index keys are drawn from small pools so
+that many items share an index key.
 """
 import base64
 import random
@@ -46,18 +52,91 @@ def b64(b):
     return base64.b64encode(b).decode()
 
 
-class Table:
-    def __init__(self, name, schema, stream=None):
-        self.name = name
-        self.hash, self.range = schema
-        self.stream = stream  # StreamViewType or None
+# Secondary indexes: the attributes index keys are drawn from, with their type, and small value
+# pools (so that many items share an index key: the order among them is not defined).
+INDEX_ATTRS = {"gk": "S", "gn": "N", "gb": "B", "s": "S", "n": "N"}
+INDEX_VALUES = {
+    "gk": [{"S": v} for v in ("g0", "g1", "g2", "g3")],
+    "gn": [{"N": v} for v in ("1", "2", "3", "10", "-1")],
+    "gb": [{"B": v} for v in B_VALS[:3]],
+    "s": [{"S": v} for v in ("a", "ab", "abc", "b", "hello", "z")],
+    "n": [{"N": v} for v in ("0", "1", "5", "10", "-2", "3.5", "100")],
+}
+# Attributes only ever written with their index type (except by the deliberate index mutations,
+# which DynamoDB rejects while an index covers them): GSIs created on existing tables are keyed
+# on these or on the table's keys, so a backfill never meets a value of the wrong type (see
+# DIFFERENCES.md, D27).
+ONLY_INDEX_ATTRS = ("gk", "gn", "gb")
+INDEX_NAMES = ["gsi_a", "gsi_b", "by-gk", "idx.n", "lsi_a", "lsi_b", "I" * 255]
+BAD_INDEX_NAMES = ["ix", "", "bad name", "idx$", "x" * 256, "idx/a"]
+NON_KEY_ATTRS = ["a", "s", "m", "flag", "n", "l", "status", "ttl"]
+TTL_ATTRS = ["ttl", "expires", "n"]
+# TTL values nobody may delete during a run: far in the future, more than five years in the past
+# ("items with an expiration time of more than five years in the past are not deleted"), or not a
+# number at all. Recently expired values are left out: when they are deleted is unspecified.
+TTL_VALUES = [{"N": "4102444800"}, {"N": "4102444800.5"}, {"N": "0"}, {"N": "1000000000"}, {"N": "-5"},
+              {"S": "4102444800"}, {"NS": ["4102444800"]}, {"N": "99999999999999"}]
+
+
+class Index:
+    def __init__(self, name, hash_, range_, projection, non_key=None, kind="GSI"):
+        self.name, self.hash, self.range, self.kind = name, hash_, range_, kind
+        self.projection = projection  # ALL | KEYS_ONLY | INCLUDE
+        self.non_key = list(non_key or [])
 
     def key_attrs(self):
         return [self.hash[0]] + ([self.range[0]] if self.range else [])
 
 
+class Table:
+    def __init__(self, name, schema, stream=None):
+        self.name = name
+        self.hash, self.range = schema
+        self.stream = stream  # StreamViewType or None
+        self.gsis, self.lsis = {}, {}  # name -> Index (as DynamoDB Local describes them)
+        self.attr_types = {schema[0][0]: schema[0][1]}
+        if schema[1]:
+            self.attr_types[schema[1][0]] = schema[1][1]
+        self.billing = "PAY_PER_REQUEST"
+        self.ttl = None  # attribute name while TTL is enabled (as DynamoDB Local answered)
+
+    def key_attrs(self):
+        return [self.hash[0]] + ([self.range[0]] if self.range else [])
+
+    def indexes(self):
+        return [self.gsis[n] for n in sorted(self.gsis)] + [self.lsis[n] for n in sorted(self.lsis)]
+
+    def index_key_attrs(self):
+        return sorted({a for ix in self.indexes() for a in ix.key_attrs()} - set(self.key_attrs()))
+
+    def learn(self, desc):
+        """Indexes, attribute types and billing mode from a DescribeTable answer."""
+        def ks(x):
+            h = r = None
+            for e in x.get("KeySchema") or []:
+                pair = (e.get("AttributeName"), self.attr_types.get(e.get("AttributeName"), "S"))
+                if e.get("KeyType") == "HASH":
+                    h = pair
+                else:
+                    r = pair
+            return h, r
+        self.attr_types.update({d["AttributeName"]: d["AttributeType"] for d in desc.get("AttributeDefinitions") or []
+                                if "AttributeName" in d and "AttributeType" in d})
+        self.billing = (desc.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+        for kind, attr, into in (("GSI", "GlobalSecondaryIndexes", self.gsis), ("LSI", "LocalSecondaryIndexes", self.lsis)):
+            into.clear()
+            for x in desc.get(attr) or []:
+                if x.get("IndexStatus", "ACTIVE") != "ACTIVE":
+                    continue
+                h, r = ks(x)
+                p = x.get("Projection") or {}
+                into[x["IndexName"]] = Index(x["IndexName"], h, r, p.get("ProjectionType", "ALL"),
+                                             p.get("NonKeyAttributes"), kind)
+
+
 class Gen:
     def __init__(self, seed):
+        self.seed = seed
         self.r = random.Random(seed)
         self.tables = {}  # name -> Table (following the reference server)
         self.pending = None
@@ -174,18 +253,45 @@ class Gen:
             return {"NULL": True}
         if attr == "bin":
             return {"B": self.pick(B_VALS)}
+        if attr in ("gk", "gn", "gb"):
+            return dict(self.pick(INDEX_VALUES[attr]))
+        if attr == "ttl":
+            return dict(self.pick(TTL_VALUES))
         return self.value(depth)
 
-    ATTRS = ["n", "s", "l", "m", "ss", "ns", "bs", "flag", "nul", "bin", "a", "status", "x.y"]
+    ATTRS = ["n", "s", "l", "m", "ss", "ns", "bs", "flag", "nul", "bin", "a", "status", "x.y", "gk", "gn", "gb", "ttl"]
+
+    def bad_index_value(self, attr, typ):
+        """A value an index key attribute cannot take: another type, an empty string or binary."""
+        return self.pick([
+            {"S": ""} if typ == "S" else {"B": ""} if typ == "B" else {"S": "1"},
+            {"N": "1"} if typ != "N" else {"S": "1"},
+            {"B": B_VALS[0]} if typ != "B" else {"S": "b"},
+            {"SS": ["a"]}, {"BOOL": True}, {"NULL": True},
+        ])
+
+    def index_write_mutation(self, tab, item):
+        """Sets one index key attribute of `item` to a value the index cannot take."""
+        attrs = tab.index_key_attrs()
+        if attrs:
+            a = self.pick(attrs)
+            item[a] = self.bad_index_value(a, tab.attr_types.get(a, INDEX_ATTRS.get(a, "S")))
+        return item
 
     def item(self, tab, bad=False):
         it = self.key(tab)
         for a in self.r.sample(self.ATTRS, self.r.randint(0, 6)):
             it[a] = self.typed(a)
+        for a in tab.index_key_attrs():
+            # index key attributes: mostly present, from small pools
+            if self.p(0.75):
+                it[a] = dict(self.pick(INDEX_VALUES[a])) if a in INDEX_VALUES else self.key_value(tab.attr_types.get(a, "S"), "r")
+        if tab.ttl and self.p(0.3):
+            it[tab.ttl] = dict(self.pick(TTL_VALUES))
         if bad:
             m = self.r.randrange(5)
             if m == 0:
-                it[self.pick(self.ATTRS)] = self.bad_value()
+                it[self.pick([a for a in self.ATTRS if a not in ONLY_INDEX_ATTRS])] = self.bad_value()
             elif m == 1:
                 it = self.key(tab, bad=True) | {k: v for k, v in it.items() if k not in tab.key_attrs()}
             elif m == 2:
@@ -308,8 +414,12 @@ class Gen:
 
         def fresh_path():
             for _ in range(10):
+                before = dict(ex.names)
                 p = ex.path(tab)
                 root = p.split(".")[0].split("[")[0]
+                if ex.names.get(root, root) in ONLY_INDEX_ATTRS:
+                    ex.names = before  # no placeholder left unused
+                    continue
                 if root not in used:
                     used.add(root)
                     return p
@@ -413,12 +523,12 @@ class Gen:
     def step(self):
         ops = [
             ("CreateTable", 5 if len(self.tables) < 4 else 1.5), ("DescribeTable", 2), ("ListTables", 1.5),
-            ("UpdateTable", 2), ("DeleteTable", 0.8 if len(self.tables) > 2 else 0.2),
+            ("UpdateTable", 3), ("DeleteTable", 0.8 if len(self.tables) > 2 else 0.2),
             ("PutItem", 16), ("GetItem", 9), ("UpdateItem", 16), ("DeleteItem", 6),
             ("Query", 10), ("Scan", 5), ("ScanAll", 2), ("BatchGetItem", 4), ("BatchWriteItem", 4),
             ("TransactGetItems", 3), ("TransactWriteItems", 6),
             ("TagResource", 1), ("UntagResource", 0.6), ("ListTagsOfResource", 1),
-            ("DescribeTimeToLive", 0.6), ("DescribeContinuousBackups", 0.6), ("DescribeLimits", 0.3),
+            ("DescribeTimeToLive", 1), ("UpdateTimeToLive", 1.2), ("DescribeContinuousBackups", 0.6), ("DescribeLimits", 0.3),
             ("ListStreams", 1), ("DescribeStream", 1), ("GetShardIterator", 1), ("GetRecords", 0.7),
             ("StreamRead", 1.5), ("Malformed", 1.5),
         ]
@@ -492,7 +602,249 @@ class Gen:
                 body["KeySchema"] = []
             else:
                 body["StreamSpecification"] = {"StreamEnabled": False, "StreamViewType": "NEW_IMAGE"}
+        if g.p(0.45):
+            self.add_indexes(body, schema)
         return self.plain("CreateTable", body, table=body["TableName"]) | {"schema": schema}
+
+    # -- secondary indexes in CreateTable / UpdateTable --
+    def index_projection(self, exclude=()):
+        t = self.pick(["ALL", "ALL", "KEYS_ONLY", "INCLUDE", "INCLUDE"])
+        p = {"ProjectionType": t}
+        if t == "INCLUDE":
+            p["NonKeyAttributes"] = self.r.sample([a for a in NON_KEY_ATTRS if a not in exclude], self.r.randint(1, 3))
+        return p
+
+    def throughput(self):
+        return {"ReadCapacityUnits": self.pick([1, 2, 5]), "WriteCapacityUnits": self.pick([1, 2, 5])}
+
+    def gsi_spec(self, name, table_keys, provisioned, backfill=False):
+        """A valid GSI definition and the attributes (name -> type) its key uses."""
+        cands = [(a, t) for a, t in INDEX_ATTRS.items() if not backfill or a in ONLY_INDEX_ATTRS] + list(table_keys)
+        cands = list(dict(cands).items())
+        h = self.pick(cands)
+        ks = [{"AttributeName": h[0], "KeyType": "HASH"}]
+        used = {h[0]: h[1]}
+        if self.p(0.6):
+            r = self.pick([c for c in cands if c[0] != h[0]])
+            ks.append({"AttributeName": r[0], "KeyType": "RANGE"})
+            used[r[0]] = r[1]
+        spec = {"IndexName": name, "KeySchema": ks,
+                "Projection": self.index_projection(exclude=list(used) + [k for k, _ in table_keys])}
+        if provisioned:
+            spec["ProvisionedThroughput"] = self.throughput()
+        return spec, used
+
+    def lsi_spec(self, name, schema):
+        h, rg = schema
+        r = self.pick([c for c in INDEX_ATTRS.items() if c[0] != h[0] and (not rg or c[0] != rg[0])])
+        spec = {"IndexName": name,
+                "KeySchema": [{"AttributeName": h[0], "KeyType": "HASH"}, {"AttributeName": r[0], "KeyType": "RANGE"}],
+                "Projection": self.index_projection(exclude=[h[0], r[0]] + ([rg[0]] if rg else []))}
+        return spec, {r[0]: r[1]}
+
+    def add_indexes(self, body, schema):
+        """GlobalSecondaryIndexes / LocalSecondaryIndexes for a CreateTable body; mostly valid,
+        sometimes one of DynamoDB's index rules broken."""
+        g = self
+        h, rg = schema
+        table_keys = [h] + ([rg] if rg else [])
+        provisioned = body.get("BillingMode") != "PAY_PER_REQUEST"
+        names = g.r.sample(INDEX_NAMES, 4)
+        gsis, lsis, used = [], [], {}
+        if g.p(0.75):
+            for _ in range(g.r.randint(1, 2)):
+                spec, u = self.gsi_spec(names.pop(), table_keys, provisioned)
+                gsis.append(spec)
+                used.update(u)
+        if (rg and g.p(0.5)) or not gsis:
+            for _ in range(g.r.randint(1, 2)):
+                if not rg and not g.p(0.1):
+                    break
+                spec, u = self.lsi_spec(names.pop(), schema)
+                lsis.append(spec)
+                used.update(u)
+        if not gsis and not lsis:
+            spec, u = self.gsi_spec(names.pop(), table_keys, provisioned)
+            gsis.append(spec)
+            used.update(u)
+        defined = {d["AttributeName"] for d in body["AttributeDefinitions"]}
+        for a, t in used.items():
+            if a not in defined:
+                body["AttributeDefinitions"].append({"AttributeName": a, "AttributeType": t})
+                defined.add(a)
+        if g.p(0.3):
+            m = g.r.randrange(18)
+            allx = gsis + lsis
+            ad = body["AttributeDefinitions"]
+            key_names = {x[0] for x in table_keys}
+            if m == 0:  # an index key without an attribute definition
+                extra = [d for d in ad if d["AttributeName"] not in key_names]
+                if extra:
+                    ad.remove(g.pick(extra))
+            elif m == 1:  # an attribute definition nothing uses
+                ad.append({"AttributeName": "unused_ix", "AttributeType": "S"})
+            elif m == 2:  # an LSI on a table without a sort key, or LSIs only
+                spec, u = self.lsi_spec(g.pick(["lsi_x", "lsi_y"]), (h, None))
+                lsis.append(spec)
+                for a, t in u.items():
+                    if a not in {d["AttributeName"] for d in ad}:
+                        ad.append({"AttributeName": a, "AttributeType": t})
+            elif m == 3 and lsis:  # an LSI with another partition key
+                x = g.pick(lsis)
+                other = g.pick([a for a in INDEX_ATTRS if a != h[0]])
+                x["KeySchema"][0]["AttributeName"] = other
+                if other not in {d["AttributeName"] for d in ad}:
+                    ad.append({"AttributeName": other, "AttributeType": INDEX_ATTRS[other]})
+            elif m == 4:  # duplicate index names
+                if len(allx) >= 2:
+                    allx[-1]["IndexName"] = allx[0]["IndexName"]
+                elif gsis:
+                    gsis.append(dict(gsis[0]))
+                else:
+                    lsis.append(dict(lsis[0]))
+            elif m == 5:
+                g.pick(allx)["IndexName"] = g.pick(BAD_INDEX_NAMES)
+            elif m == 6 and gsis:  # throughput rules for GSIs
+                x = g.pick(gsis)
+                if "ProvisionedThroughput" in x:
+                    del x["ProvisionedThroughput"]
+                else:
+                    x["ProvisionedThroughput"] = self.throughput()
+            elif m == 7:
+                x = g.pick(allx)
+                x["Projection"] = g.pick([{"ProjectionType": "INCLUDE"}, {"ProjectionType": "KEYS_ONLY", "NonKeyAttributes": ["a"]},
+                                          {"ProjectionType": "ALL", "NonKeyAttributes": ["a"]}, {},
+                                          {"ProjectionType": "INCLUDE", "NonKeyAttributes": []},
+                                          {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a", "a"]},
+                                          {"ProjectionType": "BOGUS"},
+                                          {"ProjectionType": "INCLUDE", "NonKeyAttributes": [x["KeySchema"][0]["AttributeName"]]}])
+            elif m == 8:
+                if gsis:
+                    body["GlobalSecondaryIndexes"] = []
+                else:
+                    body["LocalSecondaryIndexes"] = []
+            elif m == 9 and lsis:
+                g.pick(lsis)["ProvisionedThroughput"] = self.throughput()
+            elif m == 10:  # the same attribute as partition and sort key, or keys in the wrong order
+                x = g.pick(allx)
+                if len(x["KeySchema"]) == 2:
+                    if g.p(0.5):
+                        x["KeySchema"][1]["AttributeName"] = x["KeySchema"][0]["AttributeName"]
+                    else:
+                        x["KeySchema"].reverse()
+                else:
+                    x["KeySchema"] = [{"AttributeName": x["KeySchema"][0]["AttributeName"], "KeyType": "RANGE"}]
+            elif m == 11 and lsis:  # an LSI without a sort key
+                g.pick(lsis)["KeySchema"] = [{"AttributeName": h[0], "KeyType": "HASH"}]
+            elif m == 12 and lsis and rg:  # an LSI with the table's own key schema
+                g.pick(lsis)["KeySchema"][1]["AttributeName"] = rg[0]
+            elif m == 13:  # one attribute defined twice with different types
+                d = g.pick(ad)
+                ad.append({"AttributeName": d["AttributeName"], "AttributeType": "N" if d["AttributeType"] != "N" else "S"})
+            elif m == 14:
+                del g.pick(allx)["Projection"]
+            elif m == 15 and rg:  # more LSIs than allowed (5)
+                lsis[:] = [self.lsi_spec("lsi_%d" % i, schema)[0] for i in range(6)]
+                for a, t in INDEX_ATTRS.items():
+                    if a not in {d["AttributeName"] for d in ad}:
+                        ad.append({"AttributeName": a, "AttributeType": t})
+            elif m == 16:  # an index key of a type keys cannot have
+                d = g.pick([d for d in ad if d["AttributeName"] not in key_names] or ad)
+                d["AttributeType"] = g.pick(["BOOL", "SS", "M"])
+            elif m == 17:  # an index without a key schema / with an empty name list
+                g.pick(allx)["KeySchema"] = []
+        if gsis or "GlobalSecondaryIndexes" in body:
+            body.setdefault("GlobalSecondaryIndexes", gsis)
+        if lsis or "LocalSecondaryIndexes" in body:
+            body.setdefault("LocalSecondaryIndexes", lsis)
+        return body
+
+    def gsi_update(self, t):
+        """An UpdateTable body part: GlobalSecondaryIndexUpdates (+ AttributeDefinitions)."""
+        g = self
+        body = {}
+        provisioned = t.billing == "PROVISIONED"
+        table_keys = [t.hash] + ([t.range] if t.range else [])
+        r = g.r.randrange(20)
+        if r < 8 or not t.gsis and r < 13:  # create
+            free = [n for n in INDEX_NAMES if n not in t.gsis and n not in t.lsis]
+            name = g.pick(free) if free and not g.p(0.08) else g.pick(sorted(t.gsis) or INDEX_NAMES)
+            spec, used = self.gsi_spec(name, table_keys, provisioned, backfill=True)
+            ad = [{"AttributeName": a, "AttributeType": t.attr_types.get(a, typ)} for a, typ in used.items()]
+            m = g.r.randrange(14) if g.p(0.35) else None
+            if m == 0:
+                ad = []  # the new key's attribute not defined
+            elif m == 1 and any(d["AttributeName"] in t.attr_types for d in ad):
+                # a type change of an attribute the table already defines (a new attribute with
+                # another type would be a valid index over values of the wrong type: D27)
+                ad = [dict(d, AttributeType="N" if d["AttributeType"] != "N" else "S") if d["AttributeName"] in t.attr_types
+                      else d for d in ad]
+            elif m == 2:
+                spec["IndexName"] = g.pick(BAD_INDEX_NAMES)
+            elif m == 3:
+                if "ProvisionedThroughput" in spec:
+                    del spec["ProvisionedThroughput"]
+                else:
+                    spec["ProvisionedThroughput"] = self.throughput()
+            elif m == 4:  # two creates at once
+                free2 = [n for n in free if n != name] or ["gsi_z"]
+                spec2, used2 = self.gsi_spec(g.pick(free2), table_keys, provisioned, backfill=True)
+                ad += [{"AttributeName": a, "AttributeType": t.attr_types.get(a, typ)} for a, typ in used2.items()
+                       if a not in used]
+                body["GlobalSecondaryIndexUpdates"] = [{"Create": spec}, {"Create": spec2}]
+            elif m == 5 and t.gsis:  # a create and a delete at once
+                body["GlobalSecondaryIndexUpdates"] = [{"Create": spec}, {"Delete": {"IndexName": g.pick(sorted(t.gsis))}}]
+            elif m == 6:
+                ad.append({"AttributeName": "unused_ix", "AttributeType": "S"})
+            elif m == 7:
+                spec["Projection"] = g.pick([{"ProjectionType": "INCLUDE"}, {"ProjectionType": "KEYS_ONLY", "NonKeyAttributes": ["a"]}, {}])
+            elif m == 8:
+                ad = None  # no AttributeDefinitions at all
+            elif m == 9 and t.lsis:
+                spec["IndexName"] = g.pick(sorted(t.lsis))  # the name of an existing LSI
+            elif m == 10:
+                spec["KeySchema"] = [{"AttributeName": spec["KeySchema"][0]["AttributeName"], "KeyType": "RANGE"}]
+            elif m == 11:  # an index keyed on the table's own keys
+                spec["KeySchema"] = [{"AttributeName": k[0], "KeyType": kt} for k, kt in zip(table_keys, ("HASH", "RANGE"))]
+                ad = [{"AttributeName": k[0], "AttributeType": k[1]} for k in table_keys]
+            elif m == 12:
+                body["GlobalSecondaryIndexUpdates"] = [{"Create": spec, "Delete": {"IndexName": name}}]
+            elif m == 13:
+                ad = [{"AttributeName": a, "AttributeType": g.pick(["BOOL", "X"])} for a in used]
+            body.setdefault("GlobalSecondaryIndexUpdates", [{"Create": spec}])
+            if ad is not None:
+                body["AttributeDefinitions"] = ad
+        elif r < 12:  # delete
+            name = g.pick(sorted(t.gsis)) if t.gsis and not g.p(0.15) else g.pick(["no_such_index"] + sorted(t.lsis))
+            body["GlobalSecondaryIndexUpdates"] = [{"Delete": {"IndexName": name}}]
+            if t.gsis and g.p(0.1):
+                body["GlobalSecondaryIndexUpdates"] = [{"Delete": {"IndexName": n}} for n in sorted(t.gsis)] + \
+                    [{"Delete": {"IndexName": "no_such_index"}}]
+        elif r < 16:  # update (throughput)
+            name = g.pick(sorted(t.gsis)) if t.gsis and not g.p(0.15) else "no_such_index"
+            upd = {"IndexName": name, "ProvisionedThroughput": self.throughput()}
+            if g.p(0.1):
+                upd["ProvisionedThroughput"] = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 1}
+            body["GlobalSecondaryIndexUpdates"] = [{"Update": upd}]
+        elif r < 18 and t.gsis:  # a switch of billing mode, with or without the indexes' throughput
+            if provisioned:
+                body["BillingMode"] = "PAY_PER_REQUEST"
+                if g.p(0.2):
+                    body["GlobalSecondaryIndexUpdates"] = [{"Update": {"IndexName": n, "ProvisionedThroughput": self.throughput()}}
+                                                           for n in sorted(t.gsis)]
+            else:
+                body["BillingMode"] = "PROVISIONED"
+                body["ProvisionedThroughput"] = self.throughput()
+                names = sorted(t.gsis)
+                if g.p(0.7):
+                    if g.p(0.2):
+                        names = names[:-1]
+                    body["GlobalSecondaryIndexUpdates"] = [{"Update": {"IndexName": n, "ProvisionedThroughput": self.throughput()}}
+                                                           for n in names]
+        else:
+            body["GlobalSecondaryIndexUpdates"] = g.pick([[], [{}], [{"Create": None}],
+                                                          [{"Update": {"IndexName": "no_such_index"}}]])
+        return body
 
     def gen_DescribeTable(self):
         if self.p(0.15):
@@ -529,6 +881,9 @@ class Gen:
             pass  # nothing to update
         else:
             body["BillingMode"] = "PROVISIONED"  # without throughput
+        if g.p(0.45):
+            body = {"TableName": t.name}
+            body.update(self.gsi_update(t))
         if g.p(0.05):
             body["TableName"] = "missing_table"
         return self.plain("UpdateTable", body, table=t.name)
@@ -566,6 +921,38 @@ class Gen:
         t = self.table(0.2)
         return self.plain("DescribeTimeToLive", {"TableName": t.name}, table=t.name)
 
+    def gen_UpdateTimeToLive(self):
+        g = self
+        t = self.table(0.05)
+        if t.ttl:
+            r = g.r.randrange(5)
+            if r <= 1:
+                spec = {"Enabled": False, "AttributeName": t.ttl}  # disable
+            elif r == 2:
+                spec = {"Enabled": False, "AttributeName": g.pick([a for a in TTL_ATTRS if a != t.ttl])}
+            elif r == 3:
+                spec = {"Enabled": True, "AttributeName": t.ttl}  # enable twice
+            else:
+                spec = {"Enabled": True, "AttributeName": g.pick([a for a in TTL_ATTRS if a != t.ttl])}
+        else:
+            spec = {"Enabled": not g.p(0.15), "AttributeName": g.pick(TTL_ATTRS)}
+        body = {"TableName": t.name, "TimeToLiveSpecification": spec}
+        if g.p(0.1):
+            m = g.r.randrange(6)
+            if m == 0:
+                spec["AttributeName"] = ""
+            elif m == 1:
+                del spec["Enabled"]
+            elif m == 2:
+                del spec["AttributeName"]
+            elif m == 3:
+                del body["TimeToLiveSpecification"]
+            elif m == 4:
+                spec["AttributeName"] = "t" * 256
+            else:
+                spec["AttributeName"] = g.pick(t.key_attrs() + t.index_key_attrs())
+        return self.plain("UpdateTimeToLive", body, table=t.name)
+
     def gen_DescribeContinuousBackups(self):
         t = self.table(0.2)
         return self.plain("DescribeContinuousBackups", {"TableName": t.name}, table=t.name)
@@ -579,15 +966,15 @@ class Gen:
             return self.pick(["ALL_NEW", "UPDATED_OLD", "BOGUS", "all_old"])
         return self.pick(allowed)
 
-    def common_write_opts(self, body, allowed_rv):
+    def common_write_opts(self, body, allowed_rv, tab=None):
         if self.p(0.5):
             body["ReturnValues"] = self.rv(allowed_rv)
         if self.p(0.2):
             body["ReturnValuesOnConditionCheckFailure"] = self.pick(["ALL_OLD", "NONE"] + (["BAD"] if self.p(0.1) else []))
         if self.p(0.1):
             body["ReturnConsumedCapacity"] = self.pick(["TOTAL", "INDEXES", "NONE"])
-        if self.p(0.05):
-            body["ReturnItemCollectionMetrics"] = "SIZE"
+        if self.p(0.3 if tab is not None and tab.lsis else 0.05):
+            body["ReturnItemCollectionMetrics"] = self.pick(["SIZE", "SIZE", "NONE"] + (["BOGUS"] if self.p(0.05) else []))
 
     def add_condition(self, body, tab, legacy_ok=True):
         ex = self.Ex(self)
@@ -628,7 +1015,9 @@ class Gen:
         bad = self.p(0.12)
         item = self.item(t, bad=bad)
         body = {"TableName": t.name, "Item": item}
-        self.common_write_opts(body, ["NONE", "ALL_OLD"])
+        self.common_write_opts(body, ["NONE", "ALL_OLD"], t)
+        if t.index_key_attrs() and self.p(0.1):
+            self.index_write_mutation(t, item)
         ex = self.add_condition(body, t)
         ex.attach(body)
         if self.p(0.05):
@@ -662,7 +1051,7 @@ class Gen:
         bad = self.p(0.12)
         key = self.key(t, bad=self.p(0.05))
         body = {"TableName": t.name, "Key": key}
-        self.common_write_opts(body, ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])
+        self.common_write_opts(body, ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"], t)
         if self.p(0.12):
             # legacy AttributeUpdates
             au = {}
@@ -682,6 +1071,18 @@ class Gen:
         else:
             ex = self.Ex(self)
             body["UpdateExpression"] = self.update_expression(ex, t, bad=bad)
+            ikeys = t.index_key_attrs()
+            if ikeys and self.p(0.25):
+                # an index key attribute: set from the pool, to a value the index cannot take, or removed
+                a = self.pick(ikeys)
+                r = self.r.randrange(3)
+                if r == 0:
+                    v = self.bad_index_value(a, t.attr_types.get(a, "S"))
+                    body["UpdateExpression"] = "SET %s = %s" % (ex.name(a), ex.val(v))
+                elif r == 1:
+                    body["UpdateExpression"] = "SET %s = %s" % (ex.name(a), ex.val(self.attr_value(t, a)))
+                else:
+                    body["UpdateExpression"] = "REMOVE %s" % ex.name(a)
             if self.p(0.35):
                 body["ConditionExpression"] = self.condition(ex, t) if not self.p(0.1) else self.bad_condition(ex, t)
             ex.attach(body)
@@ -695,7 +1096,7 @@ class Gen:
         t = self.table()
         key = self.key(t, bad=self.p(0.06))
         body = {"TableName": t.name, "Key": key}
-        self.common_write_opts(body, ["NONE", "ALL_OLD"])
+        self.common_write_opts(body, ["NONE", "ALL_OLD"], t)
         ex = self.add_condition(body, t)
         ex.attach(body)
         if self.p(0.04):
@@ -721,9 +1122,111 @@ class Gen:
                 kc = "%s > %s AND %s" % (rn, ex.val(self.key_value(rt, "r")), kc)
         return kc, hv
 
+    def attr_value(self, t, attr):
+        """A value for `attr` of table `t` from the pools, of the attribute's type."""
+        if attr in INDEX_VALUES:
+            return dict(self.pick(INDEX_VALUES[attr]))
+        if attr == t.hash[0]:
+            return self.key_value(t.hash[1], "h")
+        return self.key_value(t.attr_types.get(attr, "S"), "r")
+
+    def index_key_condition(self, ex, t, ix):
+        hv = self.attr_value(t, ix.hash[0])
+        kc = "%s = %s" % (ex.name(ix.hash[0]), ex.val(hv))
+        if ix.range and self.p(0.6):
+            rn, ra = ex.name(ix.range[0]), ix.range[0]
+            rt = t.attr_types.get(ra, "S")
+            r = self.r.randrange(4)
+            if r == 0:
+                kc += " AND %s %s %s" % (rn, self.pick(["=", "<", "<=", ">", ">="]), ex.val(self.attr_value(t, ra)))
+            elif r == 1:
+                lo, hi = self.attr_value(t, ra), self.attr_value(t, ra)
+                kc += " AND %s BETWEEN %s AND %s" % (rn, ex.val(lo), ex.val(hi))
+            elif r == 2 and rt in ("S", "B"):
+                v = {"S": self.pick(["a", "g", "h", "g1"])} if rt == "S" else {"B": self.pick(B_VALS)}
+                kc += " AND begins_with(%s, %s)" % (rn, ex.val(v))
+            else:
+                kc = "%s > %s AND %s" % (rn, ex.val(self.attr_value(t, ra)), kc)
+        return kc, hv
+
+    def index_start_key(self, t, ix, hv):
+        k = self.key(t)
+        k[ix.hash[0]] = hv if self.p(0.8) else self.attr_value(t, ix.hash[0])
+        if ix.range:
+            k[ix.range[0]] = self.attr_value(t, ix.range[0])
+        if self.p(0.1):
+            k.pop(self.pick(list(k)))  # a start key without one of its attributes
+        return k
+
+    def gen_IndexQuery(self, t):
+        """Query with IndexName on one of the table's indexes (or a missing one)."""
+        g = self
+        ixs = t.indexes()
+        ix = g.pick(ixs)
+        body = {"TableName": t.name, "IndexName": ix.name}
+        if g.p(0.04):
+            body["IndexName"] = g.pick(["no_such_index", "gsi_zz"])
+        ex = self.Ex(self)
+        kc, hv = self.index_key_condition(ex, t, ix)
+        if g.p(0.1):
+            kc = g.pick([
+                "%s = %s" % (ex.name(t.hash[0]), ex.val(self.key_value(t.hash[1], "h"))) if ix.kind == "GSI"
+                else "%s = %s" % (ex.name("gk"), ex.val({"S": "g1"})),          # the table's key, not the index's
+                "%s = %s" % (ex.name("a"), ex.val({"S": "a"})),                 # not a key attribute
+                "%s = %s" % (ex.name(ix.hash[0]), ex.val({"SS": ["a"]})),
+                "%s = %s" % (ex.name(ix.hash[0]), ex.val({"S": ""} if t.attr_types.get(ix.hash[0]) == "S" else {"BOOL": True})),
+                "%s = %s" % (ex.name(ix.hash[0]), ex.val({"N": "1"} if t.attr_types.get(ix.hash[0]) != "N" else {"S": "1"})),
+                "%s >= %s" % (ex.name(ix.hash[0]), ex.val(hv)),
+                kc + " AND %s = %s" % (ex.name(t.range[0] if t.range and ix.kind == "LSI" else "a"), ex.val({"S": "a"})),
+            ])
+        legacy = g.p(0.08)
+        if legacy:
+            kcl = {ix.hash[0]: {"ComparisonOperator": "EQ", "AttributeValueList": [hv]}}
+            if ix.range and g.p(0.5):
+                kcl[ix.range[0]] = {"ComparisonOperator": g.pick(["GE", "LT", "EQ"]),
+                                    "AttributeValueList": [self.attr_value(t, ix.range[0])]}
+            body["KeyConditions"] = kcl
+            if g.p(0.3):
+                body["AttributesToGet"] = g.r.sample(["a", "s", "n", "gk", "gn", "m"] + t.key_attrs(), g.r.randint(1, 3))
+            ex = self.Ex(self)
+        else:
+            body["KeyConditionExpression"] = kc
+        # what to return: the projection, all attributes, specific ones (projected or not)
+        if g.p(0.45):
+            body["Select"] = g.pick(["ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"])
+        if not legacy and (g.p(0.3) or body.get("Select") == "SPECIFIC_ATTRIBUTES" and g.p(0.85)):
+            pool = ["a", "s", "n", "m", "flag", "gk", "gn", "gb", "ttl", "status"] + t.key_attrs()
+            body["ProjectionExpression"] = ", ".join(ex.name(a) for a in g.r.sample(pool, g.r.randint(1, 3)))
+        if not legacy and g.p(0.2):
+            body["FilterExpression"] = self.condition(ex, t)
+        if not legacy:
+            ex.attach(body)
+        if g.p(0.12):
+            body["ConsistentRead"] = g.p(0.8)
+        if g.p(0.3):
+            body["ScanIndexForward"] = g.p(0.5)
+        if g.p(0.08):
+            body["ReturnConsumedCapacity"] = g.pick(["TOTAL", "INDEXES"])
+        if g.p(0.2):
+            # all pages, each server following its own LastEvaluatedKey
+            body["Limit"] = g.pick([1, 2, 3])
+            body.pop("ConsistentRead", None) if ix.kind == "GSI" else None
+            return {"op": "Query", "kind": "query-all", "body": body, "table": t.name, "keys": [],
+                    "service": "DynamoDB_20120810", "index_keys": ix.key_attrs()}
+        if g.p(0.3):
+            body["Limit"] = g.pick([1, 2, 3, 5])
+        if g.p(0.15):
+            body["ExclusiveStartKey"] = self.index_start_key(t, ix, hv)
+        step = self.plain("Query", body, table=t.name)
+        if body["IndexName"] == ix.name:
+            step["index_keys"] = ix.key_attrs()
+        return step
+
     def gen_Query(self):
         g = self
         t = self.table()
+        if t.indexes() and g.p(0.5):
+            return self.gen_IndexQuery(t)
         body = {"TableName": t.name}
         ex = self.Ex(self)
         legacy = g.p(0.12)
@@ -781,7 +1284,13 @@ class Gen:
         t = self.table()
         body = {"TableName": t.name}
         ex = self.Ex(self)
-        if g.p(0.1):
+        ix = g.pick(t.indexes()) if t.indexes() and g.p(0.4) else None
+        # No filter on a GSI that does not project everything: DynamoDB Local evaluates it
+        # against the table's item, which a GSI cannot read (DIFFERENCES.md, D30).
+        no_filter = ix is not None and ix.kind == "GSI" and ix.projection != "ALL"
+        if no_filter:
+            pass
+        elif g.p(0.1):
             body["ScanFilter"] = {a: v for a, v in self.expected(t).items() if "ComparisonOperator" in v} or \
                 {"n": {"ComparisonOperator": "NOT_NULL"}}
             if g.p(0.3):
@@ -803,7 +1312,29 @@ class Gen:
             body["ExclusiveStartKey"] = self.key(t)
         if g.p(0.04):
             self.mutate_ex(body)
+        if ix is not None:
+            self.index_scan_options(t, body, ix)
         return self.plain("Scan", body, table=t.name)
+
+    def index_scan_options(self, t, body, ix):
+        g = self
+        body["IndexName"] = ix.name if not g.p(0.04) else "no_such_index"
+        r = g.r.randrange(6)
+        if r == 0:
+            body["Select"] = g.pick(["ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "COUNT"])
+        elif r == 1:
+            body["ConsistentRead"] = True
+        elif r == 2 and "ProjectionExpression" not in body and "ScanFilter" not in body:
+            names = body.setdefault("ExpressionAttributeNames", {})
+            attrs = g.r.sample(["a", "s", "n", "m", "gk", "gn", "ttl"] + t.key_attrs(), g.r.randint(1, 3))
+            for i, a in enumerate(attrs):
+                names["#p%d" % i] = a
+            body["ProjectionExpression"] = ", ".join("#p%d" % i for i in range(len(attrs)))
+            if g.p(0.5):
+                body["Select"] = "SPECIFIC_ATTRIBUTES"
+        elif r == 3 and "ExclusiveStartKey" in body:
+            body["ExclusiveStartKey"] = self.index_start_key(t, ix, self.attr_value(t, ix.hash[0]))
+        return body
 
     def gen_ScanAll(self):
         """A full, paginated (and possibly parallel) scan: the union of all pages of all
@@ -818,6 +1349,14 @@ class Gen:
         ex.attach(body)
         if self.p(0.7):
             body["Limit"] = self.pick([1, 2, 3, 7])
+        if t.indexes() and self.p(0.4):
+            ix = self.pick(t.indexes())
+            body["IndexName"] = ix.name
+            if ix.kind == "GSI" and ix.projection != "ALL":
+                body.pop("ProjectionExpression", None)
+                body.pop("FilterExpression", None)
+                body.pop("ExpressionAttributeNames", None)
+                body.pop("ExpressionAttributeValues", None)
         segs = self.pick([1, 1, 2, 3, 4])
         return {"op": "Scan", "kind": "scan-all", "body": body, "segments": segs, "table": t.name,
                 "keys": [], "service": "DynamoDB_20120810"}
@@ -907,7 +1446,9 @@ class Gen:
             else:
                 ri[tn].append({"DeleteRequest": {"Key": self.key(t, bad=True)}})
         if g.p(0.1):
-            body["ReturnConsumedCapacity"] = "TOTAL"
+            body["ReturnConsumedCapacity"] = g.pick(["TOTAL", "TOTAL", "INDEXES"])
+        if g.p(0.12):
+            body["ReturnItemCollectionMetrics"] = "SIZE"
         return self.plain("BatchWriteItem", body, keys=written[:12])
 
     def gen_TransactGetItems(self):
@@ -984,10 +1525,15 @@ class Gen:
         body = {"TransactItems": items}
         if g.p(0.1):
             body["ReturnConsumedCapacity"] = "TOTAL"
+        if g.p(0.1):
+            body["ReturnItemCollectionMetrics"] = "SIZE"
         if g.p(0.2):
             self.token_n = getattr(self, "token_n", 0) + 1
             body["ClientRequestToken"] = "token-%d" % self.token_n
         last = getattr(self, "last_twi", None)
+        if last and any(op["TableName"] not in self.tables for it in last["body"]["TransactItems"]
+                        for op in it.values() if isinstance(op, dict) and "TableName" in op):
+            last = self.last_twi = None  # a retry after one of its tables was dropped: not replayed
         if last and g.p(0.08):
             # an idempotent retry: the same request with the same token
             return last
@@ -1085,3 +1631,11 @@ class Gen:
             ss = step["body"].get("StreamSpecification")
             if ss is not None:
                 self.tables[name].stream = ss.get("StreamViewType") if ss.get("StreamEnabled") else None
+        elif op == "UpdateTimeToLive" and ok and name in self.tables:
+            spec = body.get("TimeToLiveSpecification") or {}
+            self.tables[name].ttl = spec.get("AttributeName") if spec.get("Enabled") else None
+
+    def learn(self, name, desc):
+        """The reference server's description of a table after a table operation settled."""
+        if name in self.tables and isinstance(desc, dict):
+            self.tables[name].learn(desc)

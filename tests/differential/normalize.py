@@ -28,12 +28,12 @@ IDENTIFIERS = {
 # "DynamoDB updates this value approximately every six hours" (TableDescription.ItemCount and
 # TableSizeBytes): an implementation may report the live figure or a stale one; only the
 # field's presence is compared.
-APPROXIMATE = {"TableSizeBytes", "ItemCount"}
+APPROXIMATE = {"TableSizeBytes", "ItemCount", "IndexSizeBytes"}
 
 ARN_RE = re.compile(r"arn:aws:dynamodb:[^:]*:[0-9]*:table/([^/\s\"]+)(/stream/[^\s\"]+)?")
 AV_TYPES = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
 UNORDERED_LISTS = {"AttributeDefinitions": "AttributeName", "Tags": "Key", "Streams": None,
-                   "TagKeys": None}
+                   "TagKeys": None, "GlobalSecondaryIndexes": "IndexName", "LocalSecondaryIndexes": "IndexName"}
 
 
 def norm_arn(s):
@@ -86,7 +86,9 @@ def walk(v, key=None):
     if isinstance(v, list):
         items = [walk(x) for x in v]
         if key in UNORDERED_LISTS:
-            items.sort(key=canon)
+            # by the naming field first, so that elements that differ are still paired up
+            field = UNORDERED_LISTS[key]
+            items.sort(key=lambda x: (canon(x.get(field)) if field and isinstance(x, dict) else "", canon(x)))
         return items
     if isinstance(v, str):
         return norm_arn(v) if "arn:aws:dynamodb" in v else v
@@ -109,8 +111,58 @@ def sort_items(items):
     return sorted(items, key=canon) if isinstance(items, list) else items
 
 
-def normalize(op, req, status, body):
-    """-> (value to compare, message or None)."""
+def index_key_of(item, keys):
+    """The index-key part of an item or key, numbers compared by value."""
+    return canon([numeric(item.get(a)) if a else None for a in keys])
+
+
+def group_sort(items, keys):
+    """Items of an index are ordered by the index's sort key; among items with equal index keys
+    the order is not defined. Runs of consecutive items with equal index keys are sorted."""
+    out, run, run_key = [], [], None
+    for it in items:
+        k = index_key_of(it, keys)
+        if run and k != run_key:
+            out.extend(sorted(run, key=canon))
+            run = []
+        run.append(it)
+        run_key = k
+    out.extend(sorted(run, key=canon))
+    return out
+
+
+def normalize_index_query(b, req, keys):
+    """A Query page of a secondary index. Items with the same index key as ExclusiveStartKey or
+    LastEvaluatedKey are those whose presence on this page depends on the (undefined) order
+    among equal index keys: they are left out, and so are the counts that depend on them."""
+    uncertain = {index_key_of(k, keys) for k in (req.get("ExclusiveStartKey"), b.get("LastEvaluatedKey"))
+                 if isinstance(k, dict)}
+    items = b.get("Items")
+    if isinstance(items, list):
+        if uncertain and any(a and a not in it for it in items for a in keys):
+            b["Items"] = "<not comparable: a page of equal index keys without those keys>"
+        elif uncertain and "ExclusiveStartKey" in req and not keys[1:]:
+            b["Items"] = "<not comparable: a start key inside a partition of a hash-only index>"
+        else:
+            b["Items"] = group_sort([it for it in items if index_key_of(it, keys) not in uncertain], keys)
+    if uncertain:
+        if "ExclusiveStartKey" in req:
+            for k in ("Count", "ScannedCount"):
+                if k in b:
+                    b[k] = "<depends on the order of equal index keys>"
+        elif any(k in req for k in ("FilterExpression", "QueryFilter")) and "Count" in b:
+            b["Count"] = "<depends on the order of equal index keys>"
+    if "ExclusiveStartKey" in req:
+        # after a start key among equal index keys, whether more follow depends on that order
+        b.pop("LastEvaluatedKey", None)
+    elif isinstance(b.get("LastEvaluatedKey"), dict):
+        b["LastEvaluatedKey"] = {a: v for a, v in b["LastEvaluatedKey"].items() if a in keys}
+    return b
+
+
+def normalize(op, req, status, body, index_keys=None):
+    """-> (value to compare, message or None). `index_keys`: the key attributes of the
+    secondary index a Query reads (from the generator's model), else None."""
     if status == 0:
         return {"transport-error": True}, body.get("__raw")
     if status != 200:
@@ -148,7 +200,11 @@ def normalize(op, req, status, body):
         # (unspecified) order, so only the counts that do not depend on it are compared.
         paged = any(k in req for k in ("Limit", "ExclusiveStartKey", "Segment"))
         if paged:
-            out = {"LastEvaluatedKey?": "LastEvaluatedKey" in b}
+            out = {}
+            if "Segment" not in req and "ExclusiveStartKey" not in req:
+                # which items fall into a segment, or follow a start key, is up to the
+                # implementation's order, and so is whether such a page is the last one
+                out["LastEvaluatedKey?"] = "LastEvaluatedKey" in b
             if "ExclusiveStartKey" not in req and "Segment" not in req:
                 out["ScannedCount"] = b.get("ScannedCount")
             if "ConsumedCapacity" in b:
@@ -158,6 +214,10 @@ def normalize(op, req, status, body):
             b["Items"] = sort_items(b["Items"])
     if op == "Scan*" and isinstance(b.get("Items"), list):
         b["Items"] = sort_items(b["Items"])
+    if op == "Query" and index_keys:
+        b = normalize_index_query(b, req, index_keys)
+    if op == "Query*" and index_keys and isinstance(b.get("Items"), list):
+        b["Items"] = group_sort(b["Items"], index_keys)
     if op == "ListStreams" and isinstance(b.get("Streams"), list):
         b["Streams"] = sort_items(b["Streams"])
     if op == "DescribeStream":
