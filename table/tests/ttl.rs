@@ -82,18 +82,20 @@ fn enable(db: &Database) {
     }
 }
 
-fn ids(db: &Database) -> BTreeSet<String> {
-    let out = db.scan(req(json!({"TableName": "sessions"}))).unwrap();
-    out.items
+/// The `id`s of `items`.
+fn id_set(items: Option<Vec<strata_table::Item>>) -> BTreeSet<String> {
+    items
         .unwrap()
         .iter()
-        .map(|i| format!("{:?}", i["id"]))
-        .map(|s| {
-            s.trim_start_matches("S(\"")
-                .trim_end_matches("\")")
-                .to_owned()
+        .map(|i| match &i["id"] {
+            strata_table::AttributeValue::S(s) => s.clone(),
+            other => panic!("{other:?}"),
         })
         .collect()
+}
+
+fn ids(db: &Database) -> BTreeSet<String> {
+    id_set(db.scan(req(json!({"TableName": "sessions"}))).unwrap().items)
 }
 
 fn index_ids(db: &Database) -> BTreeSet<String> {
@@ -102,16 +104,7 @@ fn index_ids(db: &Database) -> BTreeSet<String> {
             "KeyConditionExpression": "#u = :u", "ExpressionAttributeNames": {"#u": "user"},
             "ExpressionAttributeValues": {":u": {"S": "u"}}})))
         .unwrap();
-    out.items
-        .unwrap()
-        .iter()
-        .map(|i| format!("{:?}", i["id"]))
-        .map(|s| {
-            s.trim_start_matches("S(\"")
-                .trim_end_matches("\")")
-                .to_owned()
-        })
-        .collect()
+    id_set(out.items)
 }
 
 /// Every stream record of the table, across shards.
