@@ -138,19 +138,8 @@ impl StoredIndex {
                 _ => None,
             });
         }
-        // Every index key attribute present must be valid, even on an item the index
-        // leaves out for lack of the other one (DynamoDB checks them against the
-        // AttributeDefinitions regardless).
-        let checks = [
-            Some((&self.key.partition, MAX_PARTITION_KEY)),
-            self.key.sort.as_ref().map(|a| (a, MAX_SORT_KEY)),
-        ];
-        for (attr, max) in checks.into_iter().flatten() {
-            if let Some(value) = item.get(&attr.name) {
-                if let Err(e) = self.check_key_value(&attr.name, &attr.ty, value, max) {
-                    return if strict { Err(e) } else { Ok(None) };
-                }
-            }
+        if let Err(e) = self.check_keys(item) {
+            return if strict { Err(e) } else { Ok(None) };
         }
         let Some(pk) = item.get(&self.key.partition.name) else {
             return Ok(None);
@@ -166,6 +155,25 @@ impl StoredIndex {
         key.extend_from_slice(base_key);
         let value = codec::encode_item(&self.project(table_key, item));
         Ok(Some((key, value)))
+    }
+
+    /// Checks the index key attributes `item` has: every one present must be valid, even
+    /// on an item the index leaves out for lack of the other one (DynamoDB checks them
+    /// against the AttributeDefinitions regardless).
+    pub fn check_keys(&self, item: &Item) -> Result<()> {
+        if self.kind == IndexKind::Expiry {
+            return Ok(());
+        }
+        let checks = [
+            Some((&self.key.partition, MAX_PARTITION_KEY)),
+            self.key.sort.as_ref().map(|a| (a, MAX_SORT_KEY)),
+        ];
+        for (attr, max) in checks.into_iter().flatten() {
+            if let Some(value) = item.get(&attr.name) {
+                self.check_key_value(&attr.name, &attr.ty, value, max)?;
+            }
+        }
+        Ok(())
     }
 
     /// The projected copy of `item`.
@@ -352,9 +360,9 @@ pub fn collections_keyspace_name(table_id: u64) -> String {
 
 /// Checks `new` against every index's key types (a ValidationException names the first
 /// index whose key attribute is wrong), without writing anything.
-pub fn check_item(indexes: &[LiveIndex], table_key: &KeySchema, new: &Item) -> Result<()> {
+pub fn check_item(indexes: &[LiveIndex], new: &Item) -> Result<()> {
     for index in indexes {
-        index.meta.entry(table_key, &[], new, true)?;
+        index.meta.check_keys(new)?;
     }
     Ok(())
 }

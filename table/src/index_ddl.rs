@@ -209,14 +209,9 @@ pub fn parse_index(
     let projection = projection(spec, field, &key, table)?;
     let (read_units, write_units) = match kind {
         IndexKind::Global => index_throughput(spec, billing, &name)?,
-        _ => {
-            if spec.provisioned_throughput.is_some() {
-                return Err(TableError::invalid_parameter(format!(
-                    "ProvisionedThroughput is not supported for local secondary index: {name}"
-                )));
-            }
-            (0, 0)
-        }
+        // LocalSecondaryIndex has no ProvisionedThroughput member: ignored like any other
+        // unknown member.
+        _ => (0, 0),
     };
     if kind == IndexKind::Local {
         let Some(table_sort) = &table.sort else {
@@ -331,6 +326,11 @@ pub fn apply_gsi_updates(
     updates: &[crate::model::GlobalSecondaryIndexUpdate],
 ) -> Result<IndexChange> {
     let mut change = IndexChange::default();
+    // Index capacity is checked against the billing mode the request switches to, if any.
+    let billing = input
+        .billing_mode
+        .clone()
+        .unwrap_or_else(|| meta.billing_mode.clone());
     if updates.is_empty() {
         return Err(TableError::invalid_parameter(
             "At least one of GlobalSecondaryIndexUpdates must be provided",
@@ -340,7 +340,11 @@ pub fn apply_gsi_updates(
         .iter()
         .filter(|u| u.create.is_some() || u.delete.is_some())
         .count();
-    if online > 1 {
+    let building = meta
+        .indexes
+        .iter()
+        .any(|i| i.kind == IndexKind::Global && i.backfilling);
+    if online > 1 || (online == 1 && building) {
         return Err(TableError::LimitExceeded(
             "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table".into(),
         ));
@@ -380,6 +384,21 @@ pub fn apply_gsi_updates(
                     )?;
                 }
             }
+            // The request itself must define the new index's key attributes.
+            let requested: Vec<&str> = input
+                .attribute_definitions
+                .iter()
+                .flatten()
+                .filter_map(|d| d.attribute_name.as_deref())
+                .collect();
+            let keys_defined = spec.key_schema.iter().flatten().all(|k| {
+                k.attribute_name
+                    .as_deref()
+                    .is_none_or(|n| requested.contains(&n))
+            });
+            if !keys_defined {
+                return Err(TableError::validation("No Attribute Schema Defined"));
+            }
             let name = spec.index_name.as_deref().unwrap_or_default();
             if meta
                 .indexes
@@ -398,7 +417,7 @@ pub fn apply_gsi_updates(
                 IndexKind::Global,
                 &defs,
                 &meta.key,
-                &meta.billing_mode,
+                &billing,
                 &format!("{field}.create"),
                 id,
             )?;
@@ -411,6 +430,9 @@ pub fn apply_gsi_updates(
                 .unwrap_or(meta.indexes.len());
             meta.indexes.insert(at, index);
             meta.attribute_definitions = defs;
+            // Definitions the request adds but no key uses are dropped, not refused (as
+            // DynamoDB Local and Dynoxide do).
+            prune_definitions(meta);
             check_index_set(&meta.key, &meta.indexes, &meta.attribute_definitions)?;
             change.created = Some(id);
         } else if let Some(del) = &u.delete {
@@ -434,7 +456,6 @@ pub fn apply_gsi_updates(
                 spec.index_name.as_deref(),
                 &format!("{field}.update.indexName"),
             )?;
-            let billing = meta.billing_mode.clone();
             let index = meta
                 .indexes
                 .iter_mut()
@@ -445,6 +466,12 @@ pub fn apply_gsi_updates(
                     ))
                 })?;
             let (r, w) = index_throughput(spec, &billing, &name)?;
+            if (r, w) == (index.read_units, index.write_units) {
+                return Err(TableError::validation(format!(
+                    "The provisioned throughput for the index {name} will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the index: {}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the index: {}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                    index.read_units, index.write_units
+                )));
+            }
             index.read_units = r;
             index.write_units = w;
         }

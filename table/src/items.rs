@@ -167,6 +167,8 @@ impl Database {
         let item = required(input.item.as_ref(), "item")?.clone();
         let key = table.meta.key.item_key(&item)?;
         check_item(&item)?;
+        // Index key types are checked before the condition, as DynamoDB checks them.
+        crate::index::check_item(&table.indexes, &item)?;
         let want_old = return_old(input.return_values.as_deref())?;
         let on_failure =
             return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;

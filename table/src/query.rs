@@ -122,6 +122,9 @@ struct Reading {
     /// Reading an LSI that does not hold every attribute asked for: each entry's item is
     /// read from the table (as DynamoDB fetches it).
     fetch: bool,
+    /// Scanning an LSI with a filter on attributes it does not hold: the filter reads the
+    /// table's item, the answer is still the entry.
+    filter_on_table: bool,
 }
 
 impl Reading {
@@ -145,6 +148,7 @@ impl Reading {
             values,
             select: Select::All,
             fetch: false,
+            filter_on_table: false,
         })
     }
 
@@ -163,6 +167,7 @@ impl Reading {
             values: exprs.values().clone(),
             select: Select::All,
             fetch: false,
+            filter_on_table: false,
         })
     }
 
@@ -174,6 +179,7 @@ impl Reading {
         param: Option<&str>,
         table: &Table,
         index: Option<&LiveIndex>,
+        query: bool,
     ) -> Result<Reading> {
         self.select = select(param, self.projection.is_some(), index.is_some())?;
         let Some(index) = index else { return Ok(self) };
@@ -201,8 +207,24 @@ impl Reading {
             }
         }
         if let Some(f) = &self.filter {
-            if !global && condition_paths(f).iter().any(|p| !projects(p.top_level())) {
-                self.fetch = true;
+            let missing: Vec<&str> = condition_paths(f)
+                .iter()
+                .map(|p| p.top_level())
+                .filter(|n| !projects(n))
+                .collect();
+            if !missing.is_empty() {
+                if query {
+                    let mut names: Vec<&str> = missing.clone();
+                    names.sort_unstable();
+                    names.dedup();
+                    return Err(TableError::invalid_parameter(format!(
+                        "Secondary index {} does not project one or more filter attributes: [{}]",
+                        meta.name,
+                        names.join(", ")
+                    )));
+                }
+                // A Scan of an LSI filters on the table's item, returning what it asked for.
+                self.filter_on_table = !global;
             }
         }
         Ok(self)
@@ -266,12 +288,28 @@ impl Reading {
             values: &self.values,
             kind: "FilterExpression",
         };
+        let snapshot = db.engine().snapshot();
         let filter = |item: &Item| match &self.filter {
+            Some(f) if self.filter_on_table => {
+                // The entry holds the table key: the filter reads the table's item.
+                let base = table
+                    .meta
+                    .key
+                    .key_of(&table.meta.key.key_attributes(item))?;
+                match snapshot.get(&table.items, base)? {
+                    Some(bytes) => {
+                        let full = crate::codec::decode_item(&bytes).map_err(|e| {
+                            TableError::Internal(format!("an item is damaged: {e}"))
+                        })?;
+                        ev.condition(f, Some(&full))
+                    }
+                    None => ev.condition(f, Some(item)),
+                }
+            }
             Some(f) => ev.condition(f, Some(item)),
             None => Ok(true),
         };
         let projector = |item: &Item| project(item.clone(), self.projection.as_ref());
-        let snapshot = db.engine().snapshot();
         let last_key = |key: &[u8]| match index {
             Some(i) => i.meta.last_evaluated_key(&table.meta.key, key),
             None => table.meta.key.decode_key(key),
@@ -416,7 +454,7 @@ impl Database {
                 input.conditional_operator.as_deref(),
                 input.attributes_to_get.as_ref(),
             )?
-            .selecting(input.select.as_deref(), &table, index)?;
+            .selecting(input.select.as_deref(), &table, index, true)?;
             (partition, sort, reading)
         } else {
             let text = input.key_condition_expression.as_deref().ok_or_else(|| {
@@ -453,7 +491,7 @@ impl Database {
             (
                 partition,
                 sort,
-                reading.selecting(input.select.as_deref(), &table, index)?,
+                reading.selecting(input.select.as_deref(), &table, index, true)?,
             )
         };
         let (range, start) = match index {
@@ -572,7 +610,7 @@ impl Database {
                 input.conditional_operator.as_deref(),
                 input.attributes_to_get.as_ref(),
             )?
-            .selecting(input.select.as_deref(), &table, index)?
+            .selecting(input.select.as_deref(), &table, index, false)?
         } else {
             let exprs = Exprs::new(
                 input.expression_attribute_names.as_ref(),
@@ -585,7 +623,7 @@ impl Database {
                 input.filter_expression.as_deref(),
                 input.projection_expression.as_deref(),
             )?
-            .selecting(input.select.as_deref(), &table, index)?
+            .selecting(input.select.as_deref(), &table, index, false)?
         };
         let start = match index {
             None => start_key(&table.meta.key, input.exclusive_start_key.as_ref())?,

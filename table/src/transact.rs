@@ -354,25 +354,34 @@ impl Database {
             };
             olds.push(raw);
             decoded_olds.push(old.clone());
-            let decided = check_condition(
-                a.condition.as_ref(),
-                &a.values,
-                old.as_ref(),
-                a.return_on_failure,
-            )
-            .and_then(|()| -> Result<Option<Option<Item>>> {
-                Ok(match &a.kind {
-                    Kind::Check => None,
-                    Kind::Put(item) => Some(Some(item.clone())),
-                    Kind::Delete => Some(None),
-                    Kind::Update { update, key } => {
-                        let mut new = old.clone().unwrap_or_else(|| key.clone());
-                        eval::apply_update(update, &mut new, &a.values)?;
-                        check_item(&new)?;
-                        Some(Some(new))
-                    }
+            // A put's index keys are checked before its condition, as DynamoDB checks them.
+            let valid = match &a.kind {
+                Kind::Put(item) => crate::index::check_item(&a.table.indexes, item),
+                _ => Ok(()),
+            };
+            let decided = valid
+                .and_then(|()| {
+                    check_condition(
+                        a.condition.as_ref(),
+                        &a.values,
+                        old.as_ref(),
+                        a.return_on_failure,
+                    )
                 })
-            });
+                .and_then(|()| -> Result<Option<Option<Item>>> {
+                    Ok(match &a.kind {
+                        Kind::Check => None,
+                        Kind::Put(item) => Some(Some(item.clone())),
+                        Kind::Delete => Some(None),
+                        Kind::Update { update, key } => {
+                            let mut new = old.clone().unwrap_or_else(|| key.clone());
+                            eval::apply_update(update, &mut new, &a.values)?;
+                            check_item(&new)?;
+                            crate::index::check_item(&a.table.indexes, &new)?;
+                            Some(Some(new))
+                        }
+                    })
+                });
             let size = old.as_ref().map_or(0, item_size);
             match decided {
                 Ok(w) => {

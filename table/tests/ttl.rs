@@ -95,7 +95,11 @@ fn id_set(items: Option<Vec<strata_table::Item>>) -> BTreeSet<String> {
 }
 
 fn ids(db: &Database) -> BTreeSet<String> {
-    id_set(db.scan(req(json!({"TableName": "sessions"}))).unwrap().items)
+    id_set(
+        db.scan(req(json!({"TableName": "sessions"})))
+            .unwrap()
+            .items,
+    )
 }
 
 fn index_ids(db: &Database) -> BTreeSet<String> {
