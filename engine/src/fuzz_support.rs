@@ -96,16 +96,7 @@ pub fn read_table(data: &[u8]) -> Result<usize> {
         Arc::new(BlockCache::new(1 << 20)),
     )?);
     let mut it = table.iter();
-    it.seek_to_first()?;
-    let mut keys = Vec::new();
-    while it.valid() {
-        keys.push(it.key().to_vec());
-        it.next()?;
-    }
-    it.seek_to_last()?;
-    while it.valid() {
-        it.prev()?;
-    }
+    let keys = walk(&mut it)?;
     for k in keys.iter().take(64) {
         let user = crate::key::user_key(k);
         table.get(
@@ -126,6 +117,15 @@ pub fn read_block(data: &[u8]) -> Result<usize> {
         0,
     )?);
     let mut it = BlockIter::new(block);
+    let keys = walk(&mut it)?;
+    for k in keys.iter().take(64) {
+        it.seek(k)?;
+    }
+    Ok(keys.len())
+}
+
+/// Walks `it` forwards (collecting the keys) and then backwards.
+fn walk(it: &mut impl InternalIterator) -> Result<Vec<Vec<u8>>> {
     it.seek_to_first()?;
     let mut keys = Vec::new();
     while it.valid() {
@@ -136,10 +136,7 @@ pub fn read_block(data: &[u8]) -> Result<usize> {
     while it.valid() {
         it.prev()?;
     }
-    for k in keys.iter().take(64) {
-        it.seek(k)?;
-    }
-    Ok(keys.len())
+    Ok(keys)
 }
 
 /// Decodes `data` as a bloom filter and probes it.
