@@ -47,6 +47,9 @@ pub struct Cursor {
     valid: bool,
     key: Vec<u8>,
     value: Bytes,
+    /// The key a forward step is leaving (its older versions are skipped), kept to reuse its
+    /// allocation: a step then allocates nothing.
+    passed: Vec<u8>,
 }
 
 fn owned(b: Bound<&impl AsRef<[u8]>>) -> Bound<Bytes> {
@@ -96,6 +99,7 @@ impl Cursor {
             valid: false,
             key: Vec::new(),
             value: Bytes::new(),
+            passed: Vec::new(),
         }
     }
 
@@ -205,7 +209,7 @@ impl Cursor {
             return self.fail(e);
         }
         self.direction = Direction::Forward;
-        self.find_next(None)
+        self.find_next(false)
     }
 
     /// Moves to the last key `<= key` (within the range).
@@ -238,16 +242,16 @@ impl Cursor {
         if !self.valid {
             return Ok(());
         }
-        let current = std::mem::take(&mut self.key);
+        std::mem::swap(&mut self.key, &mut self.passed);
         if self.direction == Direction::Reverse {
             // Re-position at the first entry of the current key.
-            let target = key::encode(&current, MAX_SEQUENCE, Kind::SEEK);
+            let target = key::encode(&self.passed, MAX_SEQUENCE, Kind::SEEK);
             if let Err(e) = self.iter.seek(&target) {
                 return self.fail(e);
             }
             self.direction = Direction::Forward;
         }
-        self.find_next(Some(current))
+        self.find_next(true)
     }
 
     /// Moves to the previous key.
@@ -268,9 +272,9 @@ impl Cursor {
         self.find_prev()
     }
 
-    /// Forward: finds the next user key with a visible value, skipping versions of `skip`
-    /// and anything at or below it.
-    fn find_next(&mut self, mut skip: Option<Vec<u8>>) -> Result<()> {
+    /// Forward: finds the next user key with a visible value; with `skip`, passing over the
+    /// versions of `self.passed` and anything below it.
+    fn find_next(&mut self, mut skip: bool) -> Result<()> {
         loop {
             if !self.iter.valid() {
                 self.valid = false;
@@ -278,7 +282,7 @@ impl Cursor {
             }
             let ikey = self.iter.key();
             let uk = key::user_key(ikey);
-            if key::seq_of(ikey) > self.read_seq || skip.as_deref().is_some_and(|s| uk <= s) {
+            if key::seq_of(ikey) > self.read_seq || (skip && uk <= &self.passed[..]) {
                 if let Err(e) = self.iter.next() {
                     return self.fail(e);
                 }
@@ -297,7 +301,9 @@ impl Cursor {
                     return Ok(());
                 }
                 _ => {
-                    skip = Some(uk.to_vec());
+                    self.passed.clear();
+                    self.passed.extend_from_slice(uk);
+                    skip = true;
                     if let Err(e) = self.iter.next() {
                         return self.fail(e);
                     }
