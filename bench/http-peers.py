@@ -3,7 +3,7 @@
 
 Starts each server in turn (fresh, on a free port), measures its start-up time (spawn until
 ListTables answers) and idle RSS, runs `http-load` against it (PutItem, GetItem, UpdateItem,
-Query of 100 items, BatchWriteItem of 25; 1 KB items; 1 and 16 clients), then reads its peak
+Query of 100 items (each partition ten times), BatchWriteItem of 25; 1 KB items; 1 and 16 clients), then reads its peak
 RSS, and stops it. Rounds interleave the servers so they share the machine's noise. Prints
 (and with --out writes) a markdown table of every round and of the medians, with ratios to
 the first peer named in --baseline.
@@ -143,7 +143,7 @@ def run_server(name, args):
                 if load.returncode != 0:
                     raise RuntimeError(f"http-load against {name} failed: {load.stderr}")
                 cpu = cpu_seconds(proc.pid) - before
-                total = {"query": max(items // 100, clients),
+                total = {"query": max(items // 10, clients),
                          "batchwrite": max(items // 25, clients)}.get(workload, items)
                 requests = total // clients * clients
                 for line in load.stdout.splitlines():

@@ -28,20 +28,22 @@ use crate::number::Number;
 use crate::value::{AttributeValue, Item, MAX_NESTING};
 use std::collections::{BTreeMap, BTreeSet};
 
-const VERSION: u8 = 1;
+/// The item encoding's version byte.
+pub(crate) const VERSION: u8 = 1;
 
-mod tag {
-    pub(super) const S: u8 = 1;
-    pub(super) const N: u8 = 2;
-    pub(super) const B: u8 = 3;
-    pub(super) const FALSE: u8 = 4;
-    pub(super) const TRUE: u8 = 5;
-    pub(super) const NULL: u8 = 6;
-    pub(super) const L: u8 = 7;
-    pub(super) const M: u8 = 8;
-    pub(super) const SS: u8 = 9;
-    pub(super) const NS: u8 = 10;
-    pub(super) const BS: u8 = 11;
+/// Value type tags.
+pub(crate) mod tag {
+    pub(crate) const S: u8 = 1;
+    pub(crate) const N: u8 = 2;
+    pub(crate) const B: u8 = 3;
+    pub(crate) const FALSE: u8 = 4;
+    pub(crate) const TRUE: u8 = 5;
+    pub(crate) const NULL: u8 = 6;
+    pub(crate) const L: u8 = 7;
+    pub(crate) const M: u8 = 8;
+    pub(crate) const SS: u8 = 9;
+    pub(crate) const NS: u8 = 10;
+    pub(crate) const BS: u8 = 11;
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -70,7 +72,8 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-fn get_bytes<'a>(src: &mut &'a [u8]) -> Result<&'a [u8], String> {
+/// A length-prefixed byte string.
+pub(crate) fn get_bytes<'a>(src: &mut &'a [u8]) -> Result<&'a [u8], String> {
     let len = get_varint(src)?;
     let len = usize::try_from(len).map_err(|_| "length too large")?;
     if len > src.len() {
@@ -87,7 +90,7 @@ fn get_string(src: &mut &[u8]) -> Result<String, String> {
 }
 
 /// A count of elements, each at least one byte: bounded by what is left.
-fn get_count(src: &mut &[u8]) -> Result<usize, String> {
+pub(crate) fn get_count(src: &mut &[u8]) -> Result<usize, String> {
     let n = get_varint(src)?;
     usize::try_from(n)
         .ok()
@@ -173,6 +176,7 @@ pub fn decode_item(mut src: &[u8]) -> Result<Item, String> {
     let mut item = BTreeMap::new();
     for _ in 0..count {
         let name = get_string(&mut src)?;
+        ascending(item.last_key_value().map(|(k, _)| k), &name)?;
         let value = decode_value(&mut src, 0)?;
         item.insert(name, value);
     }
@@ -180,6 +184,15 @@ pub fn decode_item(mut src: &[u8]) -> Result<Item, String> {
         return Err(format!("{} trailing bytes", src.len()));
     }
     Ok(item)
+}
+
+/// Names and set members are encoded strictly ascending (from ordered maps and sets, whose
+/// order is their encoding's byte order): anything else — a duplicate, a swap — is damage.
+pub(crate) fn ascending<T: Ord + ?Sized>(last: Option<&T>, next: &T) -> Result<(), String> {
+    match last {
+        Some(last) if last >= next => Err("names or set members out of order".into()),
+        _ => Ok(()),
+    }
 }
 
 fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String> {
@@ -209,6 +222,7 @@ fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String>
             let mut m = BTreeMap::new();
             for _ in 0..n {
                 let k = get_string(src)?;
+                ascending(m.last_key_value().map(|(k, _)| k), &k)?;
                 m.insert(k, decode_value(src, depth + 1)?);
             }
             AttributeValue::M(m)
@@ -217,7 +231,9 @@ fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String>
             let n = get_count(src)?;
             let mut s = BTreeSet::new();
             for _ in 0..n {
-                s.insert(get_string(src)?);
+                let e = get_string(src)?;
+                ascending(s.last(), &e)?;
+                s.insert(e);
             }
             AttributeValue::Ss(s)
         }
@@ -225,7 +241,9 @@ fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String>
             let n = get_count(src)?;
             let mut s = BTreeSet::new();
             for _ in 0..n {
-                s.insert(number(src)?);
+                let e = number(src)?;
+                ascending(s.last(), &e)?;
+                s.insert(e);
             }
             AttributeValue::Ns(s)
         }
@@ -233,7 +251,9 @@ fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String>
             let n = get_count(src)?;
             let mut s = BTreeSet::new();
             for _ in 0..n {
-                s.insert(get_bytes(src)?.to_vec());
+                let e = get_bytes(src)?.to_vec();
+                ascending(s.last(), &e)?;
+                s.insert(e);
             }
             AttributeValue::Bs(s)
         }

@@ -24,6 +24,7 @@ pub mod options;
 pub mod query;
 pub mod read;
 pub mod schema;
+pub mod stored;
 pub mod stream_api;
 pub mod streams;
 pub mod transact;

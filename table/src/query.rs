@@ -11,6 +11,7 @@ use crate::items::{project, table_for};
 use crate::model::{QueryInput, QueryOutput, ScanInput, Values};
 use crate::read::{self, PageSpec, SortCondition};
 use crate::schema::KeySchema;
+use crate::stored::ReadOutput;
 use crate::value::{AttributeValue, Item};
 
 /// What Select asks for.
@@ -266,6 +267,8 @@ struct Window {
     start_after: Option<Vec<u8>>,
     report: Report,
     consistent: bool,
+    /// Items may stay in their stored encoding (the caller serializes them).
+    keep_stored: bool,
 }
 
 impl Reading {
@@ -275,7 +278,7 @@ impl Reading {
         index: Option<&LiveIndex>,
         db: &Database,
         w: Window,
-    ) -> Result<QueryOutput> {
+    ) -> Result<ReadOutput> {
         let Window {
             range,
             limit,
@@ -283,6 +286,7 @@ impl Reading {
             start_after,
             report,
             consistent,
+            keep_stored,
         } = w;
         let ev = Evaluator {
             values: &self.values,
@@ -349,17 +353,18 @@ impl Reading {
             limit,
             reverse,
             start_after,
-            filter: &filter,
+            filter: self.filter.as_ref().map(|_| &filter as &read::Filter<'_>),
             project: self
                 .projection
                 .as_ref()
                 .map(|_| &projector as &dyn Fn(&Item) -> Item),
             count_only: self.select == Select::Count,
+            keep_stored,
         };
         let keyspace = index.map_or(&table.items, |i| &i.entries);
         let page = read::read_page(keyspace, &snapshot, range, &spec)?;
         let count = page.items.len() as i64;
-        Ok(QueryOutput {
+        Ok(ReadOutput {
             items: (self.select != Select::Count).then_some(page.items),
             count,
             scanned_count: page.scanned as i64,
@@ -396,6 +401,17 @@ fn key_value(values: &Values, v: &crate::expr::ValueRef, ty: &str) -> Result<Att
 impl Database {
     /// Query.
     pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
+        self.query_with(input, false)?.into_output()
+    }
+
+    /// Query, answering with items left in their stored encoding where nothing needed them
+    /// decoded (no filter or projection): the same answer as [`Database::query`], for a
+    /// caller that serializes it (as the server does) rather than uses the items.
+    pub fn query_stored(&self, input: QueryInput) -> Result<ReadOutput> {
+        self.query_with(input, true)
+    }
+
+    fn query_with(&self, input: QueryInput, keep_stored: bool) -> Result<ReadOutput> {
         let table = table_for(self, input.table_name.as_deref())?;
         let index = index_of(
             &table,
@@ -535,12 +551,23 @@ impl Database {
                 start_after: start,
                 report,
                 consistent: input.consistent_read.unwrap_or(false),
+                keep_stored,
             },
         )
     }
 
     /// Scan (optionally one segment of a parallel scan).
     pub fn scan(&self, input: ScanInput) -> Result<QueryOutput> {
+        self.scan_with(input, false)?.into_output()
+    }
+
+    /// Scan, answering with items left in their stored encoding where nothing needed them
+    /// decoded, as [`Database::query_stored`].
+    pub fn scan_stored(&self, input: ScanInput) -> Result<ReadOutput> {
+        self.scan_with(input, true)
+    }
+
+    fn scan_with(&self, input: ScanInput, keep_stored: bool) -> Result<ReadOutput> {
         let table = table_for(self, input.table_name.as_deref())?;
         let index = index_of(
             &table,
@@ -644,6 +671,7 @@ impl Database {
                 start_after: start,
                 report,
                 consistent: input.consistent_read.unwrap_or(false),
+                keep_stored,
             },
         )
     }

@@ -8,6 +8,7 @@
 
 use crate::codec;
 use crate::error::{Result, TableError};
+use crate::stored::ReadItem;
 use crate::value::{item_size, AttributeValue, Item};
 use std::ops::Bound;
 use strata_engine::{Keyspace, Snapshot};
@@ -109,7 +110,7 @@ pub fn segment_range(segment: u32, total: u32) -> KeyRange {
 /// One page read.
 pub struct Page {
     /// The items evaluated that the filter kept, projected.
-    pub items: Vec<Item>,
+    pub items: Vec<ReadItem>,
     /// Items evaluated.
     pub scanned: usize,
     /// Bytes of the items evaluated.
@@ -121,6 +122,9 @@ pub struct Page {
 /// Turns a stored entry (engine key, decoded value) into the item a page evaluates, or
 /// `None` to pass over it unseen (an expired item hidden from reads).
 pub type Loader<'a> = dyn Fn(&[u8], Item) -> Result<Option<Item>> + 'a;
+
+/// Keeps an item or not: a FilterExpression.
+pub type Filter<'a> = dyn Fn(&Item) -> Result<bool> + 'a;
 
 /// What a page read needs besides the range.
 pub struct PageSpec<'a> {
@@ -135,12 +139,15 @@ pub struct PageSpec<'a> {
     pub reverse: bool,
     /// Start after this engine key.
     pub start_after: Option<Vec<u8>>,
-    /// Keeps an item or not (FilterExpression).
-    pub filter: &'a dyn Fn(&Item) -> Result<bool>,
+    /// Keeps an item or not (FilterExpression); `None` keeps every item.
+    pub filter: Option<&'a Filter<'a>>,
     /// Shapes a kept item (ProjectionExpression); `None` keeps it whole.
     pub project: Option<&'a dyn Fn(&Item) -> Item>,
     /// Only count (Select COUNT).
     pub count_only: bool,
+    /// Whole items may stay in their stored encoding (see [`crate::stored`]): for a caller
+    /// that serializes them rather than use them.
+    pub keep_stored: bool,
 }
 
 /// Reads one page of `range` in `items` at `snapshot`.
@@ -182,27 +189,21 @@ pub fn read_page(
         } else {
             Box::new(iter)
         };
+    // Items read whole and not looked at stay as stored.
+    let stored = spec.keep_stored
+        && spec.load.is_none()
+        && spec.filter.is_none()
+        && spec.project.is_none()
+        && !spec.count_only;
     for entry in iter {
         let (key, value) = entry?;
-        let mut item = codec::decode_item(&value)
-            .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
-        if let Some(load) = spec.load {
-            match load(&key, item)? {
-                Some(i) => item = i,
-                None => continue,
-            }
-        }
-        page.scanned += 1;
-        page.bytes += item_size(&item);
-        if (spec.filter)(&item)? {
-            if !spec.count_only {
-                page.items.push(match spec.project {
-                    Some(p) => p(&item),
-                    None => item,
-                });
-            } else {
-                page.items.push(Item::new());
-            }
+        if stored {
+            let (item, size) = ReadItem::stored(value)?;
+            page.scanned += 1;
+            page.bytes += size;
+            page.items.push(item);
+        } else if !evaluate(&mut page, &key, &value, spec)? {
+            continue;
         }
         let full = spec.limit.is_some_and(|l| page.scanned >= l) || page.bytes >= PAGE_BYTES;
         if full {
@@ -213,6 +214,32 @@ pub fn read_page(
         }
     }
     Ok(page)
+}
+
+/// Decodes, loads, filters and projects one entry into `page`; false when the loader passed
+/// over it unseen.
+fn evaluate(page: &mut Page, key: &[u8], value: &[u8], spec: &PageSpec<'_>) -> Result<bool> {
+    let mut item = codec::decode_item(value)
+        .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
+    if let Some(load) = spec.load {
+        match load(key, item)? {
+            Some(i) => item = i,
+            None => return Ok(false),
+        }
+    }
+    page.scanned += 1;
+    page.bytes += item_size(&item);
+    if spec.filter.map_or(Ok(true), |f| f(&item))? {
+        page.items.push(if spec.count_only {
+            ReadItem::from(Item::new())
+        } else {
+            ReadItem::from(match spec.project {
+                Some(p) => p(&item),
+                None => item,
+            })
+        });
+    }
+    Ok(true)
 }
 
 fn bound_allows_above(lo: &Bound<Vec<u8>>, key: &[u8]) -> bool {

@@ -1,0 +1,486 @@
+//! Items served in their stored encoding: a Query or Scan page of whole items (no filter, no
+//! projection) is checked and sized straight from the bytes the engine returns, and later
+//! written as DynamoDB JSON straight from them — no [`Item`] is built. Building one copies
+//! every string and allocates every name; serializing a 100-item page that way was more than
+//! half of a server Query's CPU.
+//!
+//! [`check`] is the gate: it walks an encoded item as [`codec::decode_item`] does, with the
+//! same checks (lengths, UTF-8, numbers, nesting, no trailing bytes), and returns the item's
+//! DynamoDB size. Serialization walks the same bytes again; it still returns an error rather
+//! than panic on anything malformed, but after [`check`] nothing is.
+//!
+//! [`codec::decode_item`]: crate::codec::decode_item
+
+use crate::codec::{self, tag};
+use crate::model::{ConsumedCapacity, QueryOutput};
+use crate::number::Number;
+use crate::value::{Item, MAX_NESTING};
+use crate::{Result, TableError};
+use base64::Engine;
+use bytes::Bytes;
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+/// An item a read returns: still in its stored encoding (checked by [`check`] when it was
+/// read), or decoded (filtered, projected or loaded from the table). It serializes as
+/// DynamoDB JSON either way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadItem(Repr);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Repr {
+    Stored(Bytes),
+    Decoded(Item),
+}
+
+impl ReadItem {
+    /// An item in its stored encoding, its structure checked (its strings are checked as
+    /// they are serialized or decoded); with its DynamoDB size.
+    pub(crate) fn stored(bytes: Bytes) -> Result<(ReadItem, usize)> {
+        let size = walk(&bytes, false)
+            .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
+        Ok((ReadItem(Repr::Stored(bytes)), size))
+    }
+
+    /// The item, decoded.
+    pub fn into_item(self) -> Result<Item> {
+        match self.0 {
+            Repr::Stored(bytes) => codec::decode_item(&bytes)
+                .map_err(|e| TableError::Internal(format!("an item is damaged: {e}"))),
+            Repr::Decoded(item) => Ok(item),
+        }
+    }
+}
+
+impl From<Item> for ReadItem {
+    fn from(item: Item) -> Self {
+        ReadItem(Repr::Decoded(item))
+    }
+}
+
+impl Serialize for ReadItem {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.0 {
+            Repr::Decoded(item) => item.serialize(ser),
+            Repr::Stored(bytes) => {
+                let (&version, src) = bytes
+                    .split_first()
+                    .ok_or_else(|| S::Error::custom("an item is damaged: empty item"))?;
+                if version != codec::VERSION {
+                    return Err(S::Error::custom("an item is damaged: unknown version"));
+                }
+                Fields(src, 0).serialize(ser)
+            }
+        }
+    }
+}
+
+/// A Query or Scan answer whose items may still be in their stored encoding
+/// ([`crate::Database::query_stored`]); it serializes exactly as [`QueryOutput`] does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReadOutput {
+    /// The items (absent with `Select: COUNT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ReadItem>>,
+    /// Items returned (after the filter).
+    pub count: i64,
+    /// Items evaluated (before the filter).
+    pub scanned_count: i64,
+    /// Where the next page starts, if there may be one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_key: Option<Item>,
+    /// With ReturnConsumedCapacity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<ConsumedCapacity>,
+}
+
+impl ReadOutput {
+    /// The answer with every item decoded.
+    pub fn into_output(self) -> Result<QueryOutput> {
+        Ok(QueryOutput {
+            items: self
+                .items
+                .map(|items| items.into_iter().map(ReadItem::into_item).collect())
+                .transpose()?,
+            count: self.count,
+            scanned_count: self.scanned_count,
+            last_evaluated_key: self.last_evaluated_key,
+            consumed_capacity: self.consumed_capacity,
+        })
+    }
+}
+
+/// Checks an encoded item as decoding it would, and returns its DynamoDB size (names plus
+/// values, as [`crate::value::item_size`] counts them).
+pub fn check(src: &[u8]) -> std::result::Result<usize, String> {
+    walk(src, true)
+}
+
+/// [`check`], with strings checked for UTF-8 only when `strict`.
+fn walk(src: &[u8], strict: bool) -> std::result::Result<usize, String> {
+    let (&version, mut src) = src.split_first().ok_or("empty item")?;
+    if version != codec::VERSION {
+        return Err(format!("unknown item format version {version}"));
+    }
+    let size = check_fields(&mut src, 0, false, strict)?;
+    if !src.is_empty() {
+        return Err(format!("{} trailing bytes", src.len()));
+    }
+    Ok(size)
+}
+
+/// Walks a map body (`count | (name | value)*`) and returns its size, counting each entry as
+/// an M's entries count (`name + value + 1`) when `in_map`, as an item's (`name + value`)
+/// otherwise. `strict` also checks that strings are UTF-8 (a walk that only needs a value's
+/// extent skips that).
+fn check_fields(
+    src: &mut &[u8],
+    depth: usize,
+    in_map: bool,
+    strict: bool,
+) -> std::result::Result<usize, String> {
+    let n = codec::get_count(src)?;
+    let mut size = 0;
+    let mut last = None;
+    for _ in 0..n {
+        size += string(src, strict, &mut last)?;
+        size += check_value(src, depth, strict)? + usize::from(in_map);
+    }
+    Ok(size)
+}
+
+/// Walks a length-prefixed string (a name or a set member, strictly after `last`, which it
+/// becomes) and returns its length.
+fn string<'b>(
+    src: &mut &'b [u8],
+    strict: bool,
+    last: &mut Option<&'b [u8]>,
+) -> std::result::Result<usize, String> {
+    let b = codec::get_bytes(src)?;
+    if strict {
+        str_of(b)?;
+    }
+    codec::ascending(last.replace(b), b)?;
+    Ok(b.len())
+}
+
+/// Walks one value and returns its size.
+fn check_value(src: &mut &[u8], depth: usize, strict: bool) -> std::result::Result<usize, String> {
+    if depth > MAX_NESTING {
+        return Err("nesting too deep".into());
+    }
+    let (&t, rest) = src.split_first().ok_or("truncated value")?;
+    *src = rest;
+    let number = |src: &mut &[u8]| {
+        Number::decode_key(src)
+            .map(|n| n.size())
+            .ok_or_else(|| "malformed number".to_owned())
+    };
+    Ok(match t {
+        tag::S => string(src, strict, &mut None)?,
+        tag::N => number(src)?,
+        tag::B => codec::get_bytes(src)?.len(),
+        tag::FALSE | tag::TRUE | tag::NULL => 1,
+        tag::L => {
+            let n = codec::get_count(src)?;
+            let mut size = 3;
+            for _ in 0..n {
+                size += check_value(src, depth + 1, strict)? + 1;
+            }
+            size
+        }
+        tag::M => 3 + check_fields(src, depth + 1, true, strict)?,
+        tag::SS => {
+            let n = codec::get_count(src)?;
+            let mut size = 0;
+            let mut last = None;
+            for _ in 0..n {
+                size += string(src, strict, &mut last)?;
+            }
+            size
+        }
+        tag::NS => {
+            let n = codec::get_count(src)?;
+            let mut size = 0;
+            let mut last = None;
+            for _ in 0..n {
+                let start = *src;
+                size += number(src)?;
+                let member = &start[..start.len() - src.len()];
+                codec::ascending(last.replace(member), member)?;
+            }
+            size
+        }
+        tag::BS => {
+            let n = codec::get_count(src)?;
+            let mut size = 0;
+            let mut last = None;
+            for _ in 0..n {
+                let b = codec::get_bytes(src)?;
+                codec::ascending(last.replace(b), b)?;
+                size += b.len();
+            }
+            size
+        }
+        other => return Err(format!("unknown value tag {other}")),
+    })
+}
+
+fn str_of(b: &[u8]) -> std::result::Result<&str, String> {
+    simdutf8::basic::from_utf8(b).map_err(|_| "string is not UTF-8".to_owned())
+}
+
+fn damaged<E: serde::ser::Error>(e: String) -> E {
+    E::custom(format!("an item is damaged: {e}"))
+}
+
+/// The map body `.0` (an item's attributes or an M's entries, exactly its bytes), its values
+/// at nesting depth `.1`.
+struct Fields<'b>(&'b [u8], usize);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut src = self.0;
+        let n = codec::get_count(&mut src).map_err(damaged)?;
+        let mut map = ser.serialize_map(Some(n))?;
+        for _ in 0..n {
+            let name = codec::get_bytes(&mut src)
+                .and_then(str_of)
+                .map_err(damaged)?;
+            let len = value_len(src, self.1).map_err(damaged)?;
+            let (value, rest) = src.split_at(len);
+            map.serialize_entry(name, &Value(value, self.1))?;
+            src = rest;
+        }
+        if !src.is_empty() {
+            return Err(damaged(format!("{} trailing bytes", src.len())));
+        }
+        map.end()
+    }
+}
+
+/// One encoded value (exactly its bytes) at nesting depth `.1`.
+struct Value<'b>(&'b [u8], usize);
+
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.1 > MAX_NESTING {
+            return Err(damaged("nesting too deep".into()));
+        }
+        let (&t, mut src) = self
+            .0
+            .split_first()
+            .ok_or_else(|| damaged("truncated value".into()))?;
+        let src = &mut src;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let number = |src: &mut &[u8]| {
+            Number::decode_key(src)
+                .map(|n| n.to_string())
+                .ok_or_else(|| damaged::<S::Error>("malformed number".into()))
+        };
+        let mut map = ser.serialize_map(Some(1))?;
+        match t {
+            tag::S => {
+                let s = codec::get_bytes(src).and_then(str_of).map_err(damaged)?;
+                map.serialize_entry("S", s)?;
+            }
+            tag::N => map.serialize_entry("N", &number(src)?)?,
+            tag::B => {
+                let b = codec::get_bytes(src).map_err(damaged)?;
+                map.serialize_entry("B", &b64.encode(b))?;
+            }
+            tag::FALSE => map.serialize_entry("BOOL", &false)?,
+            tag::TRUE => map.serialize_entry("BOOL", &true)?,
+            tag::NULL => map.serialize_entry("NULL", &true)?,
+            tag::L => map.serialize_entry("L", &List(self.0, self.1))?,
+            tag::M => map.serialize_entry("M", &Fields(src, self.1 + 1))?,
+            tag::SS | tag::NS | tag::BS => {
+                let name = match t {
+                    tag::SS => "SS",
+                    tag::NS => "NS",
+                    _ => "BS",
+                };
+                map.serialize_entry(name, &Set(self.0))?;
+            }
+            other => return Err(damaged(format!("unknown value tag {other}"))),
+        }
+        map.end()
+    }
+}
+
+/// The elements of the L value whose encoding (tag included) is `.0`.
+struct List<'b>(&'b [u8], usize);
+
+impl Serialize for List<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut src = self.0.get(1..).unwrap_or_default();
+        let n = codec::get_count(&mut src).map_err(damaged)?;
+        let mut seq = ser.serialize_seq(Some(n))?;
+        for _ in 0..n {
+            let len = value_len(src, self.1 + 1).map_err(damaged)?;
+            let (value, rest) = src.split_at(len);
+            seq.serialize_element(&Value(value, self.1 + 1))?;
+            src = rest;
+        }
+        seq.end()
+    }
+}
+
+/// The members of the SS, NS or BS value whose encoding (tag included) is `.0`.
+struct Set<'b>(&'b [u8]);
+
+impl Serialize for Set<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let (&t, mut src) = self
+            .0
+            .split_first()
+            .ok_or_else(|| damaged("truncated value".into()))?;
+        let n = codec::get_count(&mut src).map_err(damaged)?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut seq = ser.serialize_seq(Some(n))?;
+        for _ in 0..n {
+            match t {
+                tag::SS => {
+                    let s = codec::get_bytes(&mut src)
+                        .and_then(str_of)
+                        .map_err(damaged)?;
+                    seq.serialize_element(s)?;
+                }
+                tag::NS => {
+                    let n = Number::decode_key(&mut src)
+                        .ok_or_else(|| damaged::<S::Error>("malformed number".into()))?;
+                    seq.serialize_element(&n.to_string())?;
+                }
+                _ => {
+                    let b = codec::get_bytes(&mut src).map_err(damaged)?;
+                    seq.serialize_element(&b64.encode(b))?;
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+/// The length of the encoded value at the start of `src` (its structure checked on the way;
+/// its strings are checked when they are serialized).
+fn value_len(src: &[u8], depth: usize) -> std::result::Result<usize, String> {
+    let mut rest = src;
+    check_value(&mut rest, depth, false)?;
+    Ok(src.len() - rest.len())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::value::{item_size, AttributeValue};
+
+    fn sample() -> Item {
+        let n = |s: &str| AttributeValue::N(s.parse().unwrap());
+        let mut inner = Item::new();
+        inner.insert("x".into(), n("-1.5e3"));
+        inner.insert("quote \"\\ é".into(), AttributeValue::s("line\nbreak"));
+        [
+            ("s", AttributeValue::s("héllo \u{1} \"q\"")),
+            ("n", n("12345678901234567890.125")),
+            ("b", AttributeValue::B(vec![0, 1, 2, 255])),
+            ("t", AttributeValue::Bool(true)),
+            ("f", AttributeValue::Bool(false)),
+            ("z", AttributeValue::Null),
+            (
+                "l",
+                AttributeValue::L(vec![
+                    n("0"),
+                    AttributeValue::M(inner.clone()),
+                    AttributeValue::L(vec![]),
+                ]),
+            ),
+            ("m", AttributeValue::M(inner)),
+            (
+                "ss",
+                AttributeValue::Ss(["b", "a", ""].map(String::from).into()),
+            ),
+            (
+                "ns",
+                AttributeValue::Ns(["10", "-2", "3.5"].map(|x| x.parse().unwrap()).into()),
+            ),
+            (
+                "bs",
+                AttributeValue::Bs([vec![1], vec![], vec![0, 0]].into()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    #[test]
+    fn a_stored_item_serializes_and_sizes_as_its_decoded_item() {
+        let item = sample();
+        let encoded = codec::encode_item(&item);
+        assert_eq!(check(&encoded).unwrap(), item_size(&item));
+        let stored =
+            serde_json::to_string(&ReadItem(Repr::Stored(Bytes::from(encoded.clone())))).unwrap();
+        let decoded = serde_json::to_string(&item).unwrap();
+        assert_eq!(stored, decoded);
+        assert_eq!(
+            ReadItem::stored(encoded.into())
+                .unwrap()
+                .0
+                .into_item()
+                .unwrap(),
+            item
+        );
+        assert_eq!(check(&codec::encode_item(&Item::new())).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_string_that_is_not_utf8_fails_serialization_and_decoding() {
+        let mut encoded = codec::encode_item(&sample());
+        let at = encoded
+            .windows(5)
+            .position(|w| w == b"h\xc3\xa9ll")
+            .unwrap();
+        encoded[at + 1] = 0xff;
+        assert!(check(&encoded).is_err());
+        let (item, _) = ReadItem::stored(encoded.into()).unwrap();
+        let e = serde_json::to_string(&item).unwrap_err().to_string();
+        assert!(e.contains("an item is damaged: string is not UTF-8"), "{e}");
+        assert!(item.into_item().is_err());
+    }
+
+    #[test]
+    fn damaged_items_are_errors_never_panics() {
+        let encoded = codec::encode_item(&sample());
+        for cut in 0..encoded.len() {
+            let prefix = &encoded[..cut];
+            assert!(
+                check(prefix).is_err(),
+                "a {cut}-byte prefix passed the check"
+            );
+            assert!(
+                serde_json::to_string(&ReadItem(Repr::Stored(Bytes::copy_from_slice(prefix))))
+                    .is_err()
+            );
+        }
+        for i in 0..encoded.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut bad = encoded.clone();
+                bad[i] ^= flip;
+                let checked = check(&bad);
+                let decoded = codec::decode_item(&bad);
+                // The check accepts exactly what decoding accepts, with the same size.
+                assert_eq!(checked.is_ok(), decoded.is_ok(), "byte {i} ^ {flip:#x}");
+                if let (Ok(size), Ok(item)) = (checked, decoded) {
+                    assert_eq!(size, item_size(&item));
+                    // The same item (a flip may leave names or set members out of order,
+                    // which decoding re-sorts).
+                    let stored =
+                        serde_json::to_string(&ReadItem(Repr::Stored(bad.into()))).unwrap();
+                    assert_eq!(serde_json::from_str::<Item>(&stored).unwrap(), item);
+                }
+            }
+        }
+    }
+}
