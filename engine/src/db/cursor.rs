@@ -424,8 +424,18 @@ impl DbIter {
                 return None;
             }
         }
-        let value = this.and_then(Cursor::value_bytes).unwrap_or_default();
-        Some(Ok((Bytes::copy_from_slice(key), value)))
+        let key = Bytes::copy_from_slice(key);
+        // The cursor's copy of the value is not read again (the next step replaces it): hand
+        // it over rather than clone it (a shared, atomically counted reference).
+        let this = if from_back {
+            self.back.as_mut()
+        } else {
+            self.front.as_mut()
+        };
+        let value = this
+            .map(|c| std::mem::take(&mut c.value))
+            .unwrap_or_default();
+        Some(Ok((key, value)))
     }
 }
 
