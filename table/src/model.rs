@@ -626,13 +626,14 @@ wire!(
     }
 );
 
-/// The answer to a Query or Scan.
+/// The answer to a Query or Scan; its items decoded (`I` = [`Item`]) or, from the
+/// `*_stored` reads, possibly still in their stored encoding ([`crate::stored::ReadOutput`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct QueryOutput {
+pub struct QueryOutput<I = Item> {
     /// The items (absent with `Select: COUNT`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Item>>,
+    pub items: Option<Vec<I>>,
     /// Items returned (after the filter).
     pub count: i64,
     /// Items evaluated (before the filter).

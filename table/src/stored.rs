@@ -12,7 +12,7 @@
 //! [`codec::decode_item`]: crate::codec::decode_item
 
 use crate::codec::{self, tag};
-use crate::model::{ConsumedCapacity, QueryOutput};
+use crate::model::QueryOutput;
 use crate::number::Number;
 use crate::value::{Item, MAX_NESTING};
 use crate::{Result, TableError};
@@ -76,24 +76,8 @@ impl Serialize for ReadItem {
 }
 
 /// A Query or Scan answer whose items may still be in their stored encoding
-/// ([`crate::Database::query_stored`]); it serializes exactly as [`QueryOutput`] does.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ReadOutput {
-    /// The items (absent with `Select: COUNT`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<ReadItem>>,
-    /// Items returned (after the filter).
-    pub count: i64,
-    /// Items evaluated (before the filter).
-    pub scanned_count: i64,
-    /// Where the next page starts, if there may be one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_evaluated_key: Option<Item>,
-    /// With ReturnConsumedCapacity.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub consumed_capacity: Option<ConsumedCapacity>,
-}
+/// ([`crate::Database::query_stored`]); it serializes exactly as its decoded [`QueryOutput`].
+pub type ReadOutput = QueryOutput<ReadItem>;
 
 impl ReadOutput {
     /// The answer with every item decoded.

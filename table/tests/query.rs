@@ -255,22 +255,11 @@ fn stored_reads_serialize_and_page_as_decoded_reads() {
             let mut request = json!({"TableName": "mixed", "KeyConditionExpression": "p = :p",
                 "ExpressionAttributeValues": {":p": {"S": partition}}});
             merge(&mut request, extra);
-            let mut pages = 0;
-            loop {
-                let decoded = db.query(req(request.clone())).unwrap();
-                let stored = db.query_stored(req(request.clone())).unwrap();
-                assert_eq!(
-                    serde_json::to_value(&stored).unwrap(),
-                    serde_json::to_value(&decoded).unwrap(),
-                    "{request}"
-                );
-                pages += 1;
-                match decoded.last_evaluated_key {
-                    Some(k) => request["ExclusiveStartKey"] = serde_json::to_value(k).unwrap(),
-                    None => break,
-                }
-            }
-            assert!(pages >= 1);
+            same_pages(
+                request,
+                |r| db.query(req(r)).unwrap(),
+                |r| serde_json::to_value(db.query_stored(req(r)).unwrap()).unwrap(),
+            );
         }
         // Scan: the sizes decide where 1 MB pages end.
         if extra.get("ScanIndexForward").is_some() {
@@ -281,26 +270,36 @@ fn stored_reads_serialize_and_page_as_decoded_reads() {
         if let Some(values) = extra.get("ExpressionAttributeValues") {
             request["ExpressionAttributeValues"] = values.clone();
         }
-        let mut pages = 0;
-        loop {
-            let decoded = db.scan(req(request.clone())).unwrap();
-            let stored = db.scan_stored(req(request.clone())).unwrap();
-            assert_eq!(
-                serde_json::to_value(&stored).unwrap(),
-                serde_json::to_value(&decoded).unwrap(),
-                "{request}"
-            );
-            pages += 1;
-            match decoded.last_evaluated_key {
-                Some(k) => request["ExclusiveStartKey"] = serde_json::to_value(k).unwrap(),
-                None => break,
-            }
-        }
+        let pages = same_pages(
+            request,
+            |r| db.scan(req(r)).unwrap(),
+            |r| serde_json::to_value(db.scan_stored(req(r)).unwrap()).unwrap(),
+        );
         if *extra == json!({}) {
             assert!(
                 pages >= 2,
                 "300 items with 43 of 36 KB fill more than one 1 MB page"
             );
+        }
+    }
+}
+
+/// Reads every page of `request` both ways and checks that each stored page serializes as
+/// the decoded one; returns the number of pages.
+fn same_pages(
+    mut request: serde_json::Value,
+    decoded: impl Fn(serde_json::Value) -> strata_table::model::QueryOutput,
+    stored: impl Fn(serde_json::Value) -> serde_json::Value,
+) -> usize {
+    let mut pages = 0;
+    loop {
+        let page = decoded(request.clone());
+        let want = serde_json::to_value(&page).unwrap();
+        assert_eq!(stored(request.clone()), want, "{request}");
+        pages += 1;
+        match page.last_evaluated_key {
+            Some(k) => request["ExclusiveStartKey"] = serde_json::to_value(k).unwrap(),
+            None => return pages,
         }
     }
 }
