@@ -123,7 +123,8 @@ fn cross_keyspace_batches_survive_power_loss_as_a_unit() {
                 acked_synced = i + 1;
             }
         }
-        std::mem::forget((a, b, db));
+        db.abandon();
+        drop((a, b));
         fs.crash();
         let db = Db::open(DIR, options(&fs)).unwrap();
         let a = db.existing_keyspace("a").unwrap();
@@ -214,7 +215,8 @@ fn a_drop_interrupted_by_power_loss_at_any_point_is_all_or_nothing() {
                 .sticky(),
         );
         let dropped = db.drop_keyspace("gone");
-        std::mem::forget((keep, gone, db));
+        db.abandon();
+        drop((keep, gone));
         fs.clear_faults();
         fs.crash();
         let db = Db::open(DIR, options(&fs)).unwrap_or_else(|e| panic!("n={n}: {e}"));
