@@ -2,6 +2,8 @@
 
 use strata_engine::fuzz_support;
 use strata_table::codec;
+use strata_table::stored;
+use strata_table::value::item_size;
 
 /// The write-ahead log reader (every damage policy) and the write-batch decoder.
 pub fn wal(data: &[u8]) {
@@ -25,14 +27,38 @@ pub fn block(data: &[u8]) {
     fuzz_support::read_filter(data);
 }
 
-/// The item decoder: whatever decodes re-encodes to an item that decodes equal.
+/// The item decoder: whatever decodes re-encodes to an item that decodes equal. And the
+/// stored-item path (items served without decoding) against it: its check accepts exactly
+/// what decodes, with the item's size, and it serializes to the item's JSON — or, for bytes
+/// that do not decode, fails to be read or to serialize.
 pub fn item(data: &[u8]) {
-    if let Ok(item) = codec::decode_item(data) {
-        let again = codec::encode_item(&item);
+    let decoded = codec::decode_item(data);
+    if let Ok(item) = &decoded {
+        let again = codec::encode_item(item);
         match codec::decode_item(&again) {
-            Ok(back) => assert_eq!(back, item, "an item changed through encode/decode"),
+            Ok(back) => assert_eq!(&back, item, "an item changed through encode/decode"),
             Err(e) => panic!("an encoded item does not decode: {e}"),
         }
+    }
+    let checked = stored::check(data);
+    assert_eq!(
+        checked.is_ok(),
+        decoded.is_ok(),
+        "the stored-item check and the decoder disagree: {checked:?} vs {decoded:?}"
+    );
+    let served = stored::ReadItem::stored(bytes::Bytes::copy_from_slice(data))
+        .ok()
+        .and_then(|(read, size)| Some((serde_json::to_string(&read).ok()?, size)));
+    match (&decoded, served) {
+        (Ok(item), Some((json, size))) => {
+            assert_eq!(size, item_size(item), "stored and decoded sizes differ");
+            assert_eq!(checked.ok(), Some(size));
+            let want = serde_json::to_string(item).unwrap_or_default();
+            assert_eq!(json, want, "a stored item serialized to another item");
+        }
+        (Ok(_), None) => panic!("an item that decodes could not be served stored"),
+        (Err(e), Some((json, _))) => panic!("damaged bytes ({e}) were served as {json}"),
+        (Err(_), None) => {}
     }
 }
 

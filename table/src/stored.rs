@@ -36,7 +36,7 @@ enum Repr {
 impl ReadItem {
     /// An item in its stored encoding, its structure checked (its strings are checked as
     /// they are serialized or decoded); with its DynamoDB size.
-    pub(crate) fn stored(bytes: Bytes) -> Result<(ReadItem, usize)> {
+    pub fn stored(bytes: Bytes) -> Result<(ReadItem, usize)> {
         let size = walk(&bytes, false)
             .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
         Ok((ReadItem(Repr::Stored(bytes)), size))
