@@ -20,6 +20,8 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 mkdir -p logs
+# Known, bounded allocations LeakSanitizer would report at exit (see lsan.supp).
+export LSAN_OPTIONS="suppressions=$PWD/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 for t in "${targets[@]}"; do
   case "$t" in
     engine_model|table_model) sanitizer=none; dir=target/uninstrumented ;;
