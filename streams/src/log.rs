@@ -108,11 +108,31 @@ pub(crate) struct LogInner {
     pub(crate) maintenance: parking_lot::Mutex<()>,
     /// Whether a maintenance thread runs for this log.
     pub(crate) maintained: std::sync::atomic::AtomicBool,
+    /// Tells the maintenance thread to stop (set when the log is dropped).
+    pub(crate) stop: Arc<(parking_lot::Mutex<bool>, parking_lot::Condvar)>,
+    /// The maintenance thread, joined when the log is dropped.
+    pub(crate) worker: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Set once the log is sealed (read from the metadata at open, set by `seal`).
     pub(crate) sealed: std::sync::atomic::AtomicBool,
     /// The shard list and trim mark as of a metadata generation (readers reload them when
     /// it changes: every rotation, trim and seal bumps it in the same commit).
     pub(crate) shard_cache: parking_lot::Mutex<Option<ShardCache>>,
+}
+
+impl Drop for LogInner {
+    /// Stops the maintenance thread and waits for it, so that nothing of the log outlives
+    /// its last handle (the database can be reopened at once). When the thread itself held
+    /// the last handle (a drop at the end of its own maintenance round), it just ends.
+    fn drop(&mut self) {
+        let (stopped, wake) = &*self.stop;
+        *stopped.lock() = true;
+        wake.notify_all();
+        if let Some(handle) = self.worker.lock().take() {
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for ChangeLog {
@@ -244,6 +264,8 @@ impl ChangeLog {
             shard_cache: parking_lot::Mutex::new(None),
             sealed: Default::default(),
             maintained: Default::default(),
+            stop: Default::default(),
+            worker: parking_lot::Mutex::new(None),
         };
         let log = ChangeLog {
             inner: Arc::new(inner),
@@ -253,8 +275,8 @@ impl ChangeLog {
     }
 
     /// Starts a background thread that rotates and trims the log on time even when nobody
-    /// writes (checking every quarter rotation interval, at least once a minute). It stops by
-    /// itself when the last handle to this log is dropped.
+    /// writes (checking every quarter rotation interval, at least once a minute). Dropping
+    /// the last handle to this log stops it and waits for it.
     pub fn spawn_maintenance(&self) -> Result<()> {
         // One thread per log, however many times this is asked for (a log is shared by every
         // handle to it in the process).
@@ -266,19 +288,22 @@ impl ChangeLog {
             return Ok(());
         }
         let weak = Arc::downgrade(&self.inner);
+        let stop = self.inner.stop.clone();
         let period = (self.inner.opts.rotate_interval / 4)
             .min(Duration::from_secs(60))
             .max(Duration::from_millis(10));
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name(format!("strata-log-{}", self.inner.name))
             .spawn(move || loop {
-                // Sleep in short steps so a dropped log ends the thread promptly.
-                let deadline = std::time::Instant::now() + period;
-                while std::time::Instant::now() < deadline {
-                    if weak.strong_count() == 0 {
+                {
+                    let (stopped, wake) = &*stop;
+                    let mut stopped = stopped.lock();
+                    if !*stopped {
+                        wake.wait_for(&mut stopped, period);
+                    }
+                    if *stopped {
                         return;
                     }
-                    std::thread::sleep(Duration::from_millis(50).min(period));
                 }
                 let Some(inner) = weak.upgrade() else { return };
                 // Errors (a read-only database, a closing one) are retried next period.
@@ -290,6 +315,7 @@ impl ChangeLog {
                     .store(false, std::sync::atomic::Ordering::Release);
                 StreamError::Validation(format!("cannot start the log's maintenance thread: {e}"))
             })?;
+        *self.inner.worker.lock() = Some(handle);
         Ok(())
     }
 

@@ -360,3 +360,50 @@ fn shards_also_roll_over_by_size() {
     }
     assert_eq!(total, 35);
 }
+
+/// Names of this process's threads (Linux: `/proc/self/task/*/comm`, 15 characters at most).
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|n| n.trim_end().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn dropping_the_last_handle_stops_and_joins_the_maintenance_thread() {
+    if !std::path::Path::new("/proc/self/task").exists() {
+        return; // Thread names are read from Linux's /proc.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    // A long period: the thread sits waiting when the log is dropped.
+    let log = ChangeLog::open(&db, "zq9x", LogOptions::default()).unwrap();
+    log.spawn_maintenance().unwrap();
+    let name = "strata-log-zq9x";
+    // A new thread names itself once it runs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !thread_names().iter().any(|n| n == name) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", thread_names());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let again = log.clone();
+    drop(log);
+    assert!(
+        thread_names().iter().any(|n| n == name),
+        "a clone keeps the log and its thread"
+    );
+    drop(again);
+    // Joined in the drop: gone now, not some time later.
+    assert!(
+        !thread_names().iter().any(|n| n == name),
+        "{:?}",
+        thread_names()
+    );
+    drop(db);
+    let db = open(dir.path());
+    assert!(ChangeLog::open(&db, "zq9x", LogOptions::default()).is_ok());
+}
