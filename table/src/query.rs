@@ -215,7 +215,7 @@ impl Reading {
                 .collect();
             if !missing.is_empty() {
                 if query {
-                    let mut names: Vec<&str> = missing.clone();
+                    let mut names = missing;
                     names.sort_unstable();
                     names.dedup();
                     return Err(TableError::invalid_parameter(format!(

@@ -4,10 +4,11 @@
 //! every string and allocates every name; serializing a 100-item page that way was more than
 //! half of a server Query's CPU.
 //!
-//! [`check`] is the gate: it walks an encoded item as [`codec::decode_item`] does, with the
-//! same checks (lengths, UTF-8, numbers, nesting, no trailing bytes), and returns the item's
-//! DynamoDB size. Serialization walks the same bytes again; it still returns an error rather
-//! than panic on anything malformed, but after [`check`] nothing is.
+//! [`check`] walks an encoded item as [`codec::decode_item`] does, with the same checks
+//! (lengths, UTF-8, numbers, nesting, order, no trailing bytes), and returns the item's
+//! DynamoDB size. A read ([`ReadItem::stored`]) runs the same walk without the UTF-8 checks,
+//! which serialization makes as it writes each string: damaged bytes are an error there,
+//! never JSON.
 //!
 //! [`codec::decode_item`]: crate::codec::decode_item
 
@@ -20,6 +21,7 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use std::cell::Cell;
 
 /// An item a read returns: still in its stored encoding (checked by [`check`] when it was
 /// read), or decoded (filtered, projected or loaded from the table). It serializes as
@@ -69,7 +71,12 @@ impl Serialize for ReadItem {
                 if version != codec::VERSION {
                     return Err(S::Error::custom("an item is damaged: unknown version"));
                 }
-                Fields(src, 0).serialize(ser)
+                Fields {
+                    src: &Cell::new(src),
+                    depth: 0,
+                    whole: true,
+                }
+                .serialize(ser)
             }
         }
     }
@@ -134,15 +141,15 @@ fn check_fields(
     Ok(size)
 }
 
-/// Walks a length-prefixed string (a name or a set member, strictly after `last`, which it
-/// becomes) and returns its length.
+/// Walks a length-prefixed string or binary (a name or a set member, strictly after `last`,
+/// which it becomes; UTF-8 checked when `utf8`) and returns its length.
 fn string<'b>(
     src: &mut &'b [u8],
-    strict: bool,
+    utf8: bool,
     last: &mut Option<&'b [u8]>,
 ) -> std::result::Result<usize, String> {
     let b = codec::get_bytes(src)?;
-    if strict {
+    if utf8 {
         str_of(b)?;
     }
     codec::ascending(last.replace(b), b)?;
@@ -175,12 +182,12 @@ fn check_value(src: &mut &[u8], depth: usize, strict: bool) -> std::result::Resu
             size
         }
         tag::M => 3 + check_fields(src, depth + 1, true, strict)?,
-        tag::SS => {
+        tag::SS | tag::BS => {
             let n = codec::get_count(src)?;
             let mut size = 0;
             let mut last = None;
             for _ in 0..n {
-                size += string(src, strict, &mut last)?;
+                size += string(src, strict && t == tag::SS, &mut last)?;
             }
             size
         }
@@ -196,17 +203,6 @@ fn check_value(src: &mut &[u8], depth: usize, strict: bool) -> std::result::Resu
             }
             size
         }
-        tag::BS => {
-            let n = codec::get_count(src)?;
-            let mut size = 0;
-            let mut last = None;
-            for _ in 0..n {
-                let b = codec::get_bytes(src)?;
-                codec::ascending(last.replace(b), b)?;
-                size += b.len();
-            }
-            size
-        }
         other => return Err(format!("unknown value tag {other}")),
     })
 }
@@ -219,139 +215,125 @@ fn damaged<E: serde::ser::Error>(e: String) -> E {
     E::custom(format!("an item is damaged: {e}"))
 }
 
-/// The map body `.0` (an item's attributes or an M's entries, exactly its bytes), its values
-/// at nesting depth `.1`.
-struct Fields<'b>(&'b [u8], usize);
+/// Reads `f` of the bytes at `src` and moves `src` past them (the read position shared by
+/// nested serializers, whose `serialize` takes `&self`).
+fn advance<'b, T>(
+    src: &Cell<&'b [u8]>,
+    f: impl FnOnce(&mut &'b [u8]) -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    let mut rest = src.get();
+    let out = f(&mut rest)?;
+    src.set(rest);
+    Ok(out)
+}
 
-impl Serialize for Fields<'_> {
+/// A map body at `src` (an item's attributes, `whole` when nothing may follow, or an M's
+/// entries), its values at nesting depth `depth`.
+struct Fields<'c, 'b> {
+    src: &'c Cell<&'b [u8]>,
+    depth: usize,
+    whole: bool,
+}
+
+impl Serialize for Fields<'_, '_> {
     fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut src = self.0;
-        let n = codec::get_count(&mut src).map_err(damaged)?;
+        let n = advance(self.src, codec::get_count).map_err(damaged)?;
         let mut map = ser.serialize_map(Some(n))?;
         for _ in 0..n {
-            let name = codec::get_bytes(&mut src)
-                .and_then(str_of)
-                .map_err(damaged)?;
-            let len = value_len(src, self.1).map_err(damaged)?;
-            let (value, rest) = src.split_at(len);
-            map.serialize_entry(name, &Value(value, self.1))?;
-            src = rest;
+            let name =
+                advance(self.src, |src| codec::get_bytes(src).and_then(str_of)).map_err(damaged)?;
+            map.serialize_entry(name, &Value(self.src, self.depth))?;
         }
-        if !src.is_empty() {
-            return Err(damaged(format!("{} trailing bytes", src.len())));
+        let rest = self.src.get().len();
+        if self.whole && rest > 0 {
+            return Err(damaged(format!("{rest} trailing bytes")));
         }
         map.end()
     }
 }
 
-/// One encoded value (exactly its bytes) at nesting depth `.1`.
-struct Value<'b>(&'b [u8], usize);
+/// The value at the read position `.0`, at nesting depth `.1`.
+struct Value<'c, 'b>(&'c Cell<&'b [u8]>, usize);
 
-impl Serialize for Value<'_> {
+impl Serialize for Value<'_, '_> {
     fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
-        if self.1 > MAX_NESTING {
+        let (src, depth) = (self.0, self.1);
+        if depth > MAX_NESTING {
             return Err(damaged("nesting too deep".into()));
         }
-        let (&t, mut src) = self
-            .0
-            .split_first()
-            .ok_or_else(|| damaged("truncated value".into()))?;
-        let src = &mut src;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let number = |src: &mut &[u8]| {
-            Number::decode_key(src)
-                .map(|n| n.to_string())
-                .ok_or_else(|| damaged::<S::Error>("malformed number".into()))
-        };
+        let t = advance(src, |src| {
+            let (&t, rest) = src.split_first().ok_or("truncated value")?;
+            *src = rest;
+            Ok(t)
+        })
+        .map_err(damaged)?;
         let mut map = ser.serialize_map(Some(1))?;
         match t {
-            tag::S => {
-                let s = codec::get_bytes(src).and_then(str_of).map_err(damaged)?;
-                map.serialize_entry("S", s)?;
-            }
-            tag::N => map.serialize_entry("N", &number(src)?)?,
-            tag::B => {
-                let b = codec::get_bytes(src).map_err(damaged)?;
-                map.serialize_entry("B", &b64.encode(b))?;
-            }
+            tag::S => map.serialize_entry("S", member(src, t).map_err(damaged)?.as_ref())?,
+            tag::N => map.serialize_entry("N", member(src, t).map_err(damaged)?.as_ref())?,
+            tag::B => map.serialize_entry("B", member(src, t).map_err(damaged)?.as_ref())?,
             tag::FALSE => map.serialize_entry("BOOL", &false)?,
             tag::TRUE => map.serialize_entry("BOOL", &true)?,
             tag::NULL => map.serialize_entry("NULL", &true)?,
-            tag::L => map.serialize_entry("L", &List(self.0, self.1))?,
-            tag::M => map.serialize_entry("M", &Fields(src, self.1 + 1))?,
-            tag::SS | tag::NS | tag::BS => {
-                let name = match t {
-                    tag::SS => "SS",
-                    tag::NS => "NS",
-                    _ => "BS",
-                };
-                map.serialize_entry(name, &Set(self.0))?;
-            }
+            tag::L => map.serialize_entry("L", &List(src, depth + 1))?,
+            tag::M => map.serialize_entry(
+                "M",
+                &Fields {
+                    src,
+                    depth: depth + 1,
+                    whole: false,
+                },
+            )?,
+            tag::SS => map.serialize_entry("SS", &Set(src, tag::S))?,
+            tag::NS => map.serialize_entry("NS", &Set(src, tag::N))?,
+            tag::BS => map.serialize_entry("BS", &Set(src, tag::B))?,
             other => return Err(damaged(format!("unknown value tag {other}"))),
         }
         map.end()
     }
 }
 
-/// The elements of the L value whose encoding (tag included) is `.0`.
-struct List<'b>(&'b [u8], usize);
+/// A scalar of type `t` (S, N or B) at `src`, as its JSON text: borrowed for a string, the
+/// canonical text of a number, base64 of a binary.
+fn member<'b>(
+    src: &Cell<&'b [u8]>,
+    t: u8,
+) -> std::result::Result<std::borrow::Cow<'b, str>, String> {
+    advance(src, |src| match t {
+        tag::S => Ok(codec::get_bytes(src).and_then(str_of)?.into()),
+        tag::N => Number::decode_key(src)
+            .map(|n| n.to_string().into())
+            .ok_or_else(|| "malformed number".to_owned()),
+        _ => Ok(crate::value::b64().encode(codec::get_bytes(src)?).into()),
+    })
+}
 
-impl Serialize for List<'_> {
+/// The elements of an L value at `src` (after its tag), at nesting depth `.1`.
+struct List<'c, 'b>(&'c Cell<&'b [u8]>, usize);
+
+impl Serialize for List<'_, '_> {
     fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut src = self.0.get(1..).unwrap_or_default();
-        let n = codec::get_count(&mut src).map_err(damaged)?;
+        let n = advance(self.0, codec::get_count).map_err(damaged)?;
         let mut seq = ser.serialize_seq(Some(n))?;
         for _ in 0..n {
-            let len = value_len(src, self.1 + 1).map_err(damaged)?;
-            let (value, rest) = src.split_at(len);
-            seq.serialize_element(&Value(value, self.1 + 1))?;
-            src = rest;
+            seq.serialize_element(&Value(self.0, self.1))?;
         }
         seq.end()
     }
 }
 
-/// The members of the SS, NS or BS value whose encoding (tag included) is `.0`.
-struct Set<'b>(&'b [u8]);
+/// The members of a set at `src` (after its tag), each a scalar of type `.1`.
+struct Set<'c, 'b>(&'c Cell<&'b [u8]>, u8);
 
-impl Serialize for Set<'_> {
+impl Serialize for Set<'_, '_> {
     fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
-        let (&t, mut src) = self
-            .0
-            .split_first()
-            .ok_or_else(|| damaged("truncated value".into()))?;
-        let n = codec::get_count(&mut src).map_err(damaged)?;
-        let b64 = base64::engine::general_purpose::STANDARD;
+        let n = advance(self.0, codec::get_count).map_err(damaged)?;
         let mut seq = ser.serialize_seq(Some(n))?;
         for _ in 0..n {
-            match t {
-                tag::SS => {
-                    let s = codec::get_bytes(&mut src)
-                        .and_then(str_of)
-                        .map_err(damaged)?;
-                    seq.serialize_element(s)?;
-                }
-                tag::NS => {
-                    let n = Number::decode_key(&mut src)
-                        .ok_or_else(|| damaged::<S::Error>("malformed number".into()))?;
-                    seq.serialize_element(&n.to_string())?;
-                }
-                _ => {
-                    let b = codec::get_bytes(&mut src).map_err(damaged)?;
-                    seq.serialize_element(&b64.encode(b))?;
-                }
-            }
+            seq.serialize_element(member(self.0, self.1).map_err(damaged)?.as_ref())?;
         }
         seq.end()
     }
-}
-
-/// The length of the encoded value at the start of `src` (its structure checked on the way;
-/// its strings are checked when they are serialized).
-fn value_len(src: &[u8], depth: usize) -> std::result::Result<usize, String> {
-    let mut rest = src;
-    check_value(&mut rest, depth, false)?;
-    Ok(src.len() - rest.len())
 }
 
 #[cfg(test)]

@@ -162,7 +162,8 @@ pub fn item_size(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + v.size()).sum()
 }
 
-fn b64() -> base64::engine::GeneralPurpose {
+/// The base64 alphabet DynamoDB's JSON uses for binaries.
+pub(crate) fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 

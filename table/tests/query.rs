@@ -171,12 +171,12 @@ fn invalid_queries_are_rejected_with_dynamodb_messages() {
     }
 }
 
-#[test]
-fn a_page_stops_at_one_megabyte() {
+/// A database with table `name`: partition key `p` (S), sort key `s` (N).
+fn with_table(name: &str) -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path(), strata_engine::Options::default()).unwrap();
     db.create_table(req(json!({
-        "TableName": "big",
+        "TableName": name,
         "AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"},
                                  {"AttributeName": "s", "AttributeType": "N"}],
         "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
@@ -184,6 +184,12 @@ fn a_page_stops_at_one_megabyte() {
         "BillingMode": "PAY_PER_REQUEST"
     })))
     .unwrap();
+    (dir, db)
+}
+
+#[test]
+fn a_page_stops_at_one_megabyte() {
+    let (_dir, db) = with_table("big");
     let blob = "x".repeat(300 * 1024);
     for s in 0..10 {
         db.put_item(req(json!({"TableName": "big", "Item": {"p": {"S": "a"}, "s": {"N": s.to_string()}, "blob": {"S": blob}}})))
@@ -214,17 +220,7 @@ fn a_page_stops_at_one_megabyte() {
 /// the stored path computes from the encoding).
 #[test]
 fn stored_reads_serialize_and_page_as_decoded_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path(), strata_engine::Options::default()).unwrap();
-    db.create_table(req(json!({
-        "TableName": "mixed",
-        "AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"},
-                                 {"AttributeName": "s", "AttributeType": "N"}],
-        "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
-                      {"AttributeName": "s", "KeyType": "RANGE"}],
-        "BillingMode": "PAY_PER_REQUEST"
-    })))
-    .unwrap();
+    let (_dir, db) = with_table("mixed");
     let big = "é\"\\\n".repeat(9_000);
     for i in 0..300 {
         let mut item = json!({
