@@ -272,3 +272,24 @@ fn a_synced_empty_batch_makes_earlier_writes_durable() {
     let db = Db::open(DIR, options(&fs)).unwrap();
     assert_eq!(present(&db), (0..10).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_failing_zero_fill_costs_speed_not_writes() {
+    // Zero-filling ahead of a synced log is an optimisation: when it fails (here, as when the
+    // disk is nearly full) synced writes go on and stay durable.
+    let fs = Arc::new(MemFs::new());
+    fs.inject(
+        FaultRule::new(FaultOp::ZeroFill, ErrorKind::StorageFull)
+            .on_files(".log")
+            .sticky(),
+    );
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    for i in 0..100 {
+        put(&db, i, true).unwrap();
+    }
+    db.abandon();
+    fs.clear_faults();
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    assert_eq!(present(&db), (0..100).collect::<Vec<_>>());
+}

@@ -16,6 +16,7 @@ mod keyspace;
 mod open;
 mod snapshot;
 mod txn;
+mod wal_sync;
 mod write;
 
 pub use cursor::{Cursor, DbIter};
@@ -298,9 +299,11 @@ pub(crate) struct Inner {
     /// (log number, bytes) appended to the current WAL so far.
     pub(crate) appended: Mutex<(u64, u64)>,
     /// What of the WAL is durable, and whether an fsync is running.
-    pub(crate) wal_sync: Mutex<WalSync>,
+    pub(crate) wal_sync: Mutex<wal_sync::WalSync>,
     /// Signalled when a WAL fsync ends.
     pub(crate) wal_sync_cv: Condvar,
+    /// Wakes the sync thread: an fsync was handed to it, or the database is closing.
+    pub(crate) wal_sync_thread_cv: Condvar,
     /// Live snapshots (transactions hold one): sequence number → how many.
     pub(crate) snapshots: Mutex<BTreeMap<u64, usize>>,
     /// Recent commits' write sets, for transactions' conflict checks.
@@ -311,15 +314,6 @@ pub(crate) struct Inner {
     pub(crate) commit_wakers: Mutex<Vec<std::task::Waker>>,
     /// Whether `commit_wakers` may be non-empty (keeps the commit path free of the lock).
     pub(crate) has_commit_wakers: std::sync::atomic::AtomicBool,
-}
-
-/// Shared WAL fsyncs (see `write.rs`).
-#[derive(Default)]
-pub(crate) struct WalSync {
-    /// (log number, bytes) known to be durable.
-    pub(crate) synced: (u64, u64),
-    /// An fsync is running; others wait for it and re-check.
-    pub(crate) syncing: bool,
 }
 
 impl Db {
@@ -338,6 +332,7 @@ impl Db {
             abandoned: Default::default(),
         };
         handle.threads.lock().push(flush::spawn(inner.clone())?);
+        handle.threads.lock().push(wal_sync::spawn(inner.clone())?);
         let compactors = compaction::spawn(&inner, inner.opts.background_compactions)?;
         handle.threads.lock().extend(compactors);
         let db = Db {
@@ -647,6 +642,7 @@ impl Handle {
             st.shutting_down = true;
         }
         self.inner.state_cv.notify_all();
+        self.inner.stop_wal_sync();
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }

@@ -7,7 +7,7 @@
 //! write and inserts it into the memtable; only the WAL lock's holder touches the WAL and the
 //! active memtable, so no two groups interleave. Then, outside the lock, it fsyncs if any writer
 //! asked for it — while the next group is already appending — and one fsync covers every group
-//! appended before it started. Finally groups publish their sequence numbers to readers strictly
+//! appended before it started (see `wal_sync.rs`). Finally groups publish their sequence numbers to readers strictly
 //! in order (tickets), so a write is visible only when every earlier write is, and a synced
 //! write only once it is durable.
 //!
@@ -232,6 +232,10 @@ impl Inner {
             self.counters
                 .wal_bytes
                 .fetch_add(encoded.len() as u64, Ordering::Relaxed);
+            if sync {
+                wal.writer
+                    .prepare_for_sync(encoded.len() + encoded.len() / 64 + 64);
+            }
             let appended = wal
                 .writer
                 .add_records(bounds.iter().map(|&(s, e)| &encoded[s..e]));
@@ -337,40 +341,6 @@ impl Inner {
             self.publish_cv.wait(&mut p);
         }
         p.outcomes.remove(&ticket).unwrap_or(false)
-    }
-
-    /// Makes log `log` durable up to at least `end`, sharing fsyncs between groups: one fsync
-    /// covers every byte appended before it started, so a group whose bytes are covered skips
-    /// its own. Groups wait for a running fsync on a condition variable and all re-check when
-    /// it ends, so a covered group never waits behind the next fsync.
-    fn sync_wal(&self, log: u64, end: u64, handle: &crate::fs::SyncHandle) -> Result<()> {
-        let mut st = self.wal_sync.lock();
-        loop {
-            if st.synced >= (log, end) {
-                return Ok(());
-            }
-            if !st.syncing {
-                st.syncing = true;
-                break;
-            }
-            self.wal_sync_cv.wait(&mut st);
-        }
-        drop(st);
-        let (appended_log, appended) = *self.appended.lock();
-        let covered = if appended_log == log {
-            appended.max(end)
-        } else {
-            end
-        };
-        let result = handle().map_err(|e| Error::io(format!("syncing {log:06}.log"), e));
-        let mut st = self.wal_sync.lock();
-        st.syncing = false;
-        if result.is_ok() && (log, covered) > st.synced {
-            st.synced = (log, covered);
-        }
-        drop(st);
-        self.wal_sync_cv.notify_all();
-        result
     }
 
     /// Makes sure the active memtable has room, sealing it when full; stalls while the

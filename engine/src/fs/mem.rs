@@ -25,6 +25,8 @@ pub enum FaultOp {
     Rename,
     /// `FileSystem::sync_dir`.
     SyncDir,
+    /// `WritableFile::zero_fill`.
+    ZeroFill,
 }
 
 /// A fault to inject: the `skip + 1`-th matching operation fails, and every later one too when
@@ -80,10 +82,36 @@ impl FaultRule {
     }
 }
 
+/// One file. `data` is everything in it, including zeros written ahead of the append position
+/// by [`WritableFile::zero_fill`]; appends overwrite those zeros in place.
 #[derive(Default)]
 struct FileData {
     data: Vec<u8>,
+    /// How much of `data` survives a crash.
     synced_len: usize,
+    /// The append position.
+    len: usize,
+    /// The append position at the last sync: a crash turns later appends inside the surviving
+    /// length back into the zeros they overwrote.
+    synced_pos: usize,
+}
+
+impl FileData {
+    /// Writes `bytes` at the append position.
+    fn write_at_end(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if end > self.data.len() {
+            self.data.resize(end, 0);
+        }
+        self.data[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+    }
+
+    /// Makes everything written durable.
+    fn sync(&mut self) {
+        self.synced_len = self.data.len();
+        self.synced_pos = self.len;
+    }
 }
 
 type FileRef = Arc<Mutex<FileData>>;
@@ -175,8 +203,10 @@ impl MemFs {
         state.names = state.durable_names.clone();
         for file in state.names.values() {
             let mut f = file.lock();
-            let len = f.synced_len;
+            let (len, pos) = (f.synced_len, f.synced_pos);
             f.data.truncate(len);
+            f.data[pos.min(len)..].fill(0);
+            f.len = pos.min(len);
         }
         state.locks.clear();
     }
@@ -195,6 +225,8 @@ impl MemFs {
         let mut state = self.state.lock();
         let file = Arc::new(Mutex::new(FileData {
             synced_len: data.len(),
+            len: data.len(),
+            synced_pos: data.len(),
             data,
         }));
         state.names.insert(path.to_path_buf(), file.clone());
@@ -212,14 +244,24 @@ impl WritableFile for MemWritable {
     fn append(&mut self, data: &[u8]) -> io::Result<()> {
         if let Some((kind, short)) = self.state.lock().check(FaultOp::Append, &self.path) {
             if short {
-                self.file
-                    .lock()
-                    .data
-                    .extend_from_slice(&data[..data.len() / 2]);
+                self.file.lock().write_at_end(&data[..data.len() / 2]);
             }
             return Err(injected(kind));
         }
-        self.file.lock().data.extend_from_slice(data);
+        self.file.lock().write_at_end(data);
+        Ok(())
+    }
+
+    fn zero_fill(&mut self, len: u64) -> io::Result<()> {
+        if let Some((kind, _)) = self.state.lock().check(FaultOp::ZeroFill, &self.path) {
+            return Err(injected(kind));
+        }
+        let mut f = self.file.lock();
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len > f.data.len() {
+            f.data.resize(len, 0);
+        }
+        f.sync();
         Ok(())
     }
 
@@ -233,7 +275,7 @@ impl WritableFile for MemWritable {
     }
 
     fn len(&self) -> u64 {
-        self.file.lock().data.len() as u64
+        self.file.lock().len as u64
     }
 }
 
@@ -241,8 +283,7 @@ fn sync_file(state: &Mutex<State>, path: &Path, file: &FileRef) -> io::Result<()
     if let Some((kind, _)) = state.lock().check(FaultOp::Sync, path) {
         return Err(injected(kind));
     }
-    let mut f = file.lock();
-    f.synced_len = f.data.len();
+    file.lock().sync();
     Ok(())
 }
 
@@ -417,6 +458,35 @@ mod tests {
         fs.crash();
         assert_eq!(fs.read_file(&dir.join("a")).unwrap(), b"hello");
         assert!(fs.read_file(&dir.join("b")).is_none());
+    }
+
+    #[test]
+    fn zero_fill_keeps_the_append_position_and_a_crash_reverts_unsynced_overwrites() {
+        let fs = MemFs::new();
+        let dir = Path::new("/db");
+        fs.create_dir_all(dir).unwrap();
+        let path = dir.join("1.log");
+        let mut log = fs.create(&path).unwrap();
+        fs.sync_dir(dir).unwrap();
+        log.append(b"abc").unwrap();
+        log.zero_fill(10).unwrap();
+        assert_eq!(log.len(), 3);
+        assert_eq!(fs.read_file(&path).unwrap(), b"abc\0\0\0\0\0\0\0");
+        log.append(b"de").unwrap();
+        log.sync().unwrap();
+        log.append(b"fg").unwrap(); // overwrites zeros, never synced
+        assert_eq!(fs.read_file(&path).unwrap(), b"abcdefg\0\0\0");
+        log.append(b"hijk").unwrap(); // runs past the zeros
+        assert_eq!(log.len(), 11);
+        fs.crash();
+        assert_eq!(fs.read_file(&path).unwrap(), b"abcde\0\0\0\0\0");
+        fs.inject(FaultRule::new(
+            FaultOp::ZeroFill,
+            io::ErrorKind::StorageFull,
+        ));
+        let mut other = fs.create(&dir.join("2.log")).unwrap();
+        assert!(other.zero_fill(100).is_err());
+        assert!(fs.read_file(&dir.join("2.log")).unwrap().is_empty());
     }
 
     #[test]

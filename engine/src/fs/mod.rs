@@ -26,7 +26,16 @@ pub trait WritableFile: Send {
     /// A handle that syncs this file from another thread while appends go on: each call makes
     /// every byte appended before it durable.
     fn sync_handle(&self) -> io::Result<SyncHandle>;
-    /// Bytes appended so far (the file's length).
+    /// Makes the file at least `len` bytes long by writing zeros past the append position, and
+    /// makes them and everything appended so far durable. The append position does not move:
+    /// later appends overwrite the zeros in place, so syncing them changes no file metadata
+    /// (size, block map) and `fdatasync` skips the file system's journal. The default does
+    /// nothing, which is correct, only slower.
+    fn zero_fill(&mut self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Ok(())
+    }
+    /// Bytes appended so far (the append position; the file may hold zeros past it).
     fn len(&self) -> u64;
     /// Whether nothing has been appended.
     fn is_empty(&self) -> bool {

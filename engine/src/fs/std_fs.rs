@@ -13,7 +13,10 @@ pub struct StdFs;
 
 struct StdWritable {
     file: File,
+    /// The append position.
     len: u64,
+    /// The file's size: past `len` when zeros were written ahead.
+    size: u64,
 }
 
 impl WritableFile for StdWritable {
@@ -25,6 +28,7 @@ impl WritableFile for StdWritable {
                 Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
                 Ok(n) => {
                     self.len += n as u64;
+                    self.size = self.size.max(self.len);
                     rest = &rest[n..];
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -35,6 +39,21 @@ impl WritableFile for StdWritable {
     }
 
     fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn zero_fill(&mut self, len: u64) -> io::Result<()> {
+        // Real zeros, not `fallocate`: a preallocated extent is "unwritten", and the first
+        // write into it changes the block map, which is the journal commit this avoids.
+        const CHUNK: usize = 256 * 1024;
+        let zeros = vec![0u8; CHUNK];
+        let mut at = self.size.max(self.len);
+        while at < len {
+            let n = usize::try_from(len - at).unwrap_or(CHUNK).min(CHUNK);
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+            self.size = at;
+        }
         self.file.sync_data()
     }
 
@@ -76,7 +95,11 @@ impl FileSystem for StdFs {
             .create(true)
             .truncate(true)
             .open(path)?;
-        Ok(Box::new(StdWritable { file, len: 0 }))
+        Ok(Box::new(StdWritable {
+            file,
+            len: 0,
+            size: 0,
+        }))
     }
 
     fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
@@ -140,5 +163,30 @@ impl FileSystem for StdFs {
             )),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_fill_writes_zeros_ahead_and_appends_overwrite_them() {
+        let dir = std::env::temp_dir().join(format!("strata-zero-fill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("1.log");
+        let mut f = StdFs.create(&path).unwrap();
+        f.append(b"abc").unwrap();
+        f.zero_fill(300_000).unwrap();
+        assert_eq!(f.len(), 3);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 300_000);
+        f.append(b"defg").unwrap();
+        f.zero_fill(1000).unwrap(); // already long enough: nothing changes
+        f.sync().unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data.len(), 300_000);
+        assert_eq!(&data[..7], b"abcdefg");
+        assert!(data[7..].iter().all(|&b| b == 0));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
