@@ -300,8 +300,8 @@ pub(crate) struct Inner {
     pub(crate) appended: Mutex<(u64, u64)>,
     /// What of the WAL is durable, and whether an fsync is running.
     pub(crate) wal_sync: Mutex<wal_sync::WalSync>,
-    /// Signalled when a WAL fsync ends.
-    pub(crate) wal_sync_cv: Condvar,
+    /// Signalled when a WAL fsync ends: `[n % 2]` when fsync number `n` does.
+    pub(crate) wal_sync_cvs: [Condvar; 2],
     /// Wakes the sync thread: an fsync was handed to it, or the database is closing.
     pub(crate) wal_sync_thread_cv: Condvar,
     /// Live snapshots (transactions hold one): sequence number → how many.

@@ -245,7 +245,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         publish_cv: Condvar::new(),
         appended: Mutex::new((wal_number, 0)),
         wal_sync: Mutex::new(super::wal_sync::WalSync::new((wal_number, 0))),
-        wal_sync_cv: Condvar::new(),
+        wal_sync_cvs: [Condvar::new(), Condvar::new()],
         wal_sync_thread_cv: Condvar::new(),
         snapshots: Mutex::new(BTreeMap::new()),
         oracle: Mutex::new(super::txn::Oracle::new(oracle_limit)),

@@ -33,6 +33,12 @@ pub(crate) struct WalSync {
     /// The running fsync's owner handed the next one to the sync thread (`syncing` stays set
     /// so no writer starts one in between).
     handed_over: bool,
+    /// How many fsyncs have started. Writers waiting for fsync `n` wait on
+    /// `Inner::wal_sync_cvs[n % 2]`, so an fsync's end wakes only the writers it covered, not
+    /// those waiting for the next one.
+    started: u64,
+    /// What the running fsync (number `started`) covers.
+    running_covers: (u64, u64),
     /// The furthest point a waiting writer needs durable, and its log's sync handle.
     wanted: Option<((u64, u64), SyncHandle)>,
     /// The first failed fsync; every write it did not cover fails with it.
@@ -84,10 +90,11 @@ fn run(inner: &Inner) {
         };
         st.syncing = true;
         st.handed_over = false;
+        let covers = inner.start_fsync(&mut st, log, end);
         drop(st);
         // Errors reach the waiting writers through `failed`; they put the database into the
         // error state themselves.
-        let _ = inner.run_fsync(log, end, &handle, true);
+        let _ = inner.run_fsync(log, covers, &handle, true);
         st = inner.wal_sync.lock();
     }
 }
@@ -96,7 +103,7 @@ impl Inner {
     /// Makes log `log` durable up to at least `end` (see the module doc).
     pub(crate) fn sync_wal(&self, log: u64, end: u64, handle: &SyncHandle) -> Result<()> {
         let mut st = self.wal_sync.lock();
-        loop {
+        let covers = loop {
             if st.synced >= (log, end) {
                 return Ok(());
             }
@@ -105,54 +112,79 @@ impl Inner {
             }
             if !st.syncing {
                 st.syncing = true;
-                break;
+                break self.start_fsync(&mut st, log, end);
             }
-            if st
-                .wanted
-                .as_ref()
-                .is_none_or(|(point, _)| *point < (log, end))
-            {
-                st.wanted = Some(((log, end), handle.clone()));
-            }
-            self.wal_sync_cv.wait(&mut st);
-        }
+            // Covered by the running fsync, or in need of the next one (which the sync thread
+            // starts the moment the running one ends).
+            let awaited = if !st.handed_over && (log, end) <= st.running_covers {
+                st.started
+            } else {
+                if st
+                    .wanted
+                    .as_ref()
+                    .is_none_or(|(point, _)| *point < (log, end))
+                {
+                    st.wanted = Some(((log, end), handle.clone()));
+                }
+                st.started + 1
+            };
+            self.wal_sync_cvs[(awaited % 2) as usize].wait(&mut st);
+        };
         drop(st);
-        self.run_fsync(log, end, handle, false)
+        self.run_fsync(log, covers, handle, false)
     }
 
-    /// Runs one fsync of log `log` (the caller has set `syncing`), records what it covered —
-    /// at least `end`, and everything appended before it started — and wakes the waiters. If
-    /// writers asked for more meanwhile, the next fsync goes to the sync thread at once:
-    /// `by_thread` (the sync thread loops without sleeping) or a hand-over.
-    fn run_fsync(&self, log: u64, end: u64, handle: &SyncHandle, by_thread: bool) -> Result<()> {
+    /// Numbers a new fsync of log `log` and works out what it will cover: at least `end`, and
+    /// everything appended to the log before it starts. The caller has set `syncing`.
+    fn start_fsync(&self, st: &mut WalSync, log: u64, end: u64) -> u64 {
         let (appended_log, appended) = *self.appended.lock();
-        let covered = if appended_log == log {
+        let covers = if appended_log == log {
             appended.max(end)
         } else {
             end
         };
+        st.started += 1;
+        st.running_covers = (log, covers);
+        covers
+    }
+
+    /// Runs the fsync numbered by [`Inner::start_fsync`], records what it covered and wakes the
+    /// writers it covered. If writers asked for more meanwhile, the next fsync goes to the
+    /// sync thread at once: `by_thread` (the sync thread loops without sleeping) or a
+    /// hand-over.
+    fn run_fsync(&self, log: u64, covers: u64, handle: &SyncHandle, by_thread: bool) -> Result<()> {
         let result = handle().map_err(|e| Error::io(format!("syncing {log:06}.log"), e));
         let mut st = self.wal_sync.lock();
-        match &result {
-            Ok(()) if (log, covered) > st.synced => st.synced = (log, covered),
-            Ok(()) => {}
+        let failed = match &result {
+            Ok(()) => {
+                if (log, covers) > st.synced {
+                    st.synced = (log, covers);
+                }
+                false
+            }
             Err(e) => {
                 if st.failed.is_none() {
                     st.failed = Some(e.duplicate());
                 }
+                true
             }
-        }
+        };
         let hand_over = st.more_wanted();
         if hand_over {
             st.handed_over = true;
         } else {
             st.syncing = false;
         }
+        let finished = st.started;
         drop(st);
         if hand_over && !by_thread {
             self.wal_sync_thread_cv.notify_one();
         }
-        self.wal_sync_cv.notify_all();
+        self.wal_sync_cvs[(finished % 2) as usize].notify_all();
+        if failed || !hand_over {
+            // Nobody will start the next fsync: whoever waits for it must look again.
+            self.wal_sync_cvs[((finished + 1) % 2) as usize].notify_all();
+        }
         result
     }
 
