@@ -24,7 +24,7 @@ mod version;
 mod wal;
 
 pub use batch::{versionstamp, WriteBatch, MAX_KEY_SIZE, MAX_VALUE_SIZE, VERSIONSTAMP_SIZE};
-pub use db::{Cursor, Db, DbIter, Keyspace, Snapshot, Transaction, TxnIter};
+pub use db::{Cursor, Db, DbIter, Durable, Keyspace, Snapshot, Transaction, TxnIter};
 pub use key::MAX_SEQUENCE;
 pub use options::{Compression, KeyspaceOptions, Options, WalRecovery, WriteOptions};
 pub use sstable::BlockCache;

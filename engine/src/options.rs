@@ -332,6 +332,9 @@ impl Options {
 pub struct WriteOptions {
     /// fsync the write-ahead log before acknowledging (default false).
     pub sync: bool,
+    /// With `sync`: return as soon as the write is ordered in the log, without waiting for its
+    /// fsync (default false). See [`WriteOptions::defer_wait`].
+    pub defer_wait: bool,
 }
 
 impl WriteOptions {
@@ -343,6 +346,18 @@ impl WriteOptions {
     /// Sets whether the write is fsynced before it is acknowledged.
     pub fn sync(mut self, yes: bool) -> Self {
         self.sync = yes;
+        self
+    }
+
+    /// With [`WriteOptions::sync`]: the write call returns as soon as the write is ordered in
+    /// the log (its sequence number assigned, conflicts checked), and the fsync is left to the
+    /// database's sync thread, which runs it at once. The write becomes visible to readers
+    /// only when it is durable, so nothing ever reads a write a power loss could take back.
+    /// The caller must await [`crate::Db::durable`] before telling anyone the write happened.
+    /// This lets an async server commit on its event loop instead of parking a thread per
+    /// write until the fsync ends.
+    pub fn defer_wait(mut self, yes: bool) -> Self {
+        self.defer_wait = yes;
         self
     }
 }

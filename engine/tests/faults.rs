@@ -293,3 +293,109 @@ fn a_failing_zero_fill_costs_speed_not_writes() {
     let db = Db::open(DIR, options(&fs)).unwrap();
     assert_eq!(present(&db), (0..100).collect::<Vec<_>>());
 }
+
+/// Runs a future to completion on this thread (the engine's futures need no runtime).
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+fn deferred_put(db: &Db, i: u32) -> Result<(), Error> {
+    let mut b = WriteBatch::new();
+    b.put(format!("k{i:06}"), format!("v{i}"));
+    db.write(b, WriteOptions::new().sync(true).defer_wait(true))
+}
+
+#[test]
+fn deferred_synced_writes_are_durable_once_awaited_beside_every_other_kind_of_writer() {
+    // Writers of three kinds share commit groups and fsyncs: deferred (return when ordered,
+    // then await `durable`), blocking synced, and plain. Every deferred write that was awaited
+    // and every blocking synced write survives power loss; each writer's keys survive as a
+    // prefix.
+    let fs = MemFs::new();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    let acked: Vec<Vec<u32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..9u32)
+            .map(|t| {
+                let db = db.clone();
+                s.spawn(move || {
+                    let mut durable = Vec::new();
+                    for i in 0..120u32 {
+                        let k = t * 1000 + i;
+                        match t % 3 {
+                            0 => {
+                                deferred_put(&db, k).unwrap();
+                                block_on(db.durable()).unwrap();
+                                // Durable means visible too.
+                                assert!(db.get(format!("k{k:06}")).unwrap().is_some());
+                                durable.push(k);
+                            }
+                            1 => {
+                                put(&db, k, true).unwrap();
+                                durable.push(k);
+                            }
+                            _ => put(&db, k, false).unwrap(),
+                        }
+                    }
+                    durable
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    db.abandon();
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    let present: std::collections::HashSet<u32> = present(&db).into_iter().collect();
+    for (t, keys) in acked.iter().enumerate() {
+        for k in keys {
+            assert!(present.contains(k), "writer {t} lost durable key {k}");
+        }
+        let prefix = (t as u32 * 1000..t as u32 * 1000 + 120)
+            .take_while(|k| present.contains(k))
+            .count();
+        let count = present.iter().filter(|k| **k / 1000 == t as u32).count();
+        assert_eq!(prefix, count, "writer {t} has a hole");
+    }
+}
+
+#[test]
+fn a_deferred_write_whose_fsync_fails_is_never_visible_and_its_wait_fails() {
+    let fs = MemFs::new();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    deferred_put(&db, 1).unwrap();
+    block_on(db.durable()).unwrap();
+    fs.inject(
+        FaultRule::new(FaultOp::Sync, ErrorKind::Other)
+            .on_files(".log")
+            .sticky(),
+    );
+    // Ordered (the call succeeds), but the fsync that would publish it fails.
+    deferred_put(&db, 2).unwrap();
+    let err = block_on(db.durable()).unwrap_err();
+    assert!(matches!(err, Error::ReadOnly(_)), "{err}");
+    assert_eq!(
+        present(&db),
+        vec![1],
+        "a write that never became durable was read"
+    );
+    assert!(deferred_put(&db, 3).is_err(), "the database is read-only");
+    drop(db);
+    fs.clear_faults();
+    fs.crash();
+    let db = Db::open(DIR, options(&fs)).unwrap();
+    assert_eq!(present(&db)[0], 1);
+}

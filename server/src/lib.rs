@@ -180,15 +180,31 @@ impl Server {
         } else {
             body
         };
-        if !may_wait(&target, self.db.syncs_writes()) {
+        let writes = writes_items(&target);
+        // A write parks its thread until its fsync ends unless the database defers that wait
+        // (then the write is only ordered here, and its durability awaited below); it may
+        // also block while compaction is behind.
+        let parks = writes
+            && ((self.db.syncs_writes() && !self.db.defers_sync_wait())
+                || self.db.writes_throttled());
+        let out = if !parks && !runs_long(&target) {
             // Short CPU work: run it here; a hand-off to another thread would cost more
             // (two context switches) than the request itself.
-            return dispatch(&self.db, &target, &body, &self.region);
-        }
-        let server = self.clone();
-        tokio::task::spawn_blocking(move || dispatch(&server.db, &target, &body, &server.region))
+            dispatch(&self.db, &target, &body, &self.region)
+        } else {
+            let server = self.clone();
+            tokio::task::spawn_blocking(move || {
+                dispatch(&server.db, &target, &body, &server.region)
+            })
             .await
             .map_err(|e| WireError::internal(format!("the request handler failed: {e}")))?
+        };
+        if writes && self.db.defers_sync_wait() {
+            // Nothing is acknowledged before it is durable. (Whatever the outcome: a failed
+            // batch may have written part of its items.)
+            self.db.durable().await?;
+        }
+        out
     }
 }
 
@@ -203,18 +219,30 @@ pub fn handle_request(db: &Database, target: &str, body: &[u8], region: &str) ->
     }
 }
 
-/// Whether operation `target` may wait on the disk or run long, and so belongs on the
-/// blocking pool rather than an async worker: writes when they are fsynced (concurrent
-/// writers then share fsyncs through group commit, each waiting on its own thread), table
-/// creation and deletion (manifest writes), and Scan (a page is up to 1 MB of items).
-fn may_wait(target: &str, synced_writes: bool) -> bool {
+/// Whether operation `target` writes items: its outcome is acknowledged only once durable.
+fn writes_items(target: &str) -> bool {
     let op = target.rsplit('.').next().unwrap_or(target);
-    match op {
-        "CreateTable" | "UpdateTable" | "DeleteTable" | "UpdateTimeToLive" | "Scan" => true,
+    matches!(
+        op,
         "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" | "TransactWriteItems"
-        | "TagResource" | "UntagResource" => synced_writes,
-        _ => false,
-    }
+    )
+}
+
+/// Whether operation `target` waits on the disk or runs long whatever the write options, and
+/// so belongs on the blocking pool rather than an async worker: changes to tables and their
+/// tags (catalog writes, always fsynced) and Scan (a page is up to 1 MB of items).
+fn runs_long(target: &str) -> bool {
+    let op = target.rsplit('.').next().unwrap_or(target);
+    matches!(
+        op,
+        "CreateTable"
+            | "UpdateTable"
+            | "DeleteTable"
+            | "UpdateTimeToLive"
+            | "TagResource"
+            | "UntagResource"
+            | "Scan"
+    )
 }
 
 fn header(req: &Request<Incoming>, name: &str) -> Option<String> {

@@ -139,6 +139,7 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let table_opts = strata_table::DatabaseOptions::new()
         .sync_writes(!args.relaxed_sync && !args.in_memory)
+        .defer_sync_wait(true)
         .stream_shard_lifetime(std::time::Duration::from_secs(args.stream_shard_lifetime))
         .ttl_sweep_interval(std::time::Duration::from_secs(args.ttl_sweep_interval))
         .hide_expired_items(args.hide_expired_items);

@@ -212,7 +212,7 @@ fn boto3_suite_passes() {
     // Shards close every 10 records so the suite can follow lineage.
     let open = common::start_configured(
         None,
-        strata_table::DatabaseOptions::new()
+        common::served()
             .stream_shard_max_records(10)
             .ttl_sweep_interval(std::time::Duration::from_millis(100)),
     );

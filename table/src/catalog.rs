@@ -260,7 +260,9 @@ impl Database {
             ddl: Mutex::new(()),
             gate: RwLock::new(()),
             tokens: Default::default(),
-            write_options: WriteOptions::new().sync(options.sync_writes),
+            write_options: WriteOptions::new()
+                .sync(options.sync_writes)
+                .defer_wait(options.defer_sync_wait),
             options,
             workers: Default::default(),
             me: me.clone(),
@@ -321,6 +323,25 @@ impl Core {
     /// Whether acknowledged item writes are fsynced first ([`DatabaseOptions::sync_writes`]).
     pub fn syncs_writes(&self) -> bool {
         self.options.sync_writes
+    }
+
+    /// Whether item writes return before their fsync ([`DatabaseOptions::defer_sync_wait`]):
+    /// await [`Core::durable`] before acknowledging one.
+    pub fn defers_sync_wait(&self) -> bool {
+        self.options.sync_writes && self.options.defer_sync_wait
+    }
+
+    /// Resolves once every item write made so far is durable and visible (at once when none
+    /// is waiting for an fsync); fails if an fsync failed, which leaves the database
+    /// read-only.
+    pub async fn durable(&self) -> crate::Result<()> {
+        self.db.durable().await?;
+        Ok(())
+    }
+
+    /// Whether writes are being delayed for compaction to catch up (a write may block).
+    pub fn writes_throttled(&self) -> bool {
+        self.db.writes_throttled()
     }
 
     /// The options item writes commit with.

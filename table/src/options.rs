@@ -38,6 +38,7 @@ impl std::fmt::Debug for Clock {
 #[derive(Debug, Clone)]
 pub struct DatabaseOptions {
     pub(crate) sync_writes: bool,
+    pub(crate) defer_sync_wait: bool,
     pub(crate) stream_log: LogOptions,
     pub(crate) ttl_interval: Duration,
     pub(crate) ttl_batch: usize,
@@ -50,6 +51,7 @@ impl Default for DatabaseOptions {
     fn default() -> Self {
         DatabaseOptions {
             sync_writes: false,
+            defer_sync_wait: false,
             stream_log: LogOptions::default(),
             ttl_interval: Duration::from_secs(10),
             ttl_batch: 1000,
@@ -71,6 +73,16 @@ impl DatabaseOptions {
     /// fsyncs of concurrent writers), as DynamoDB's writes are.
     pub fn sync_writes(mut self, yes: bool) -> Self {
         self.sync_writes = yes;
+        self
+    }
+
+    /// With [`DatabaseOptions::sync_writes`]: item writes return as soon as they are ordered
+    /// (conditions checked, conflicts resolved), without waiting for the fsync; each becomes
+    /// visible and durable together when the fsync that covers it ends. The caller must await
+    /// [`crate::Database::durable`] before acknowledging a write — how the server commits
+    /// on its event loop without parking a thread per write. Off by default.
+    pub fn defer_sync_wait(mut self, yes: bool) -> Self {
+        self.defer_sync_wait = yes;
         self
     }
 

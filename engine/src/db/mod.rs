@@ -172,8 +172,8 @@ pub(crate) struct Publish {
     /// Set when a group failed to sync: nothing after it may become visible.
     pub(crate) poisoned: bool,
     /// Groups done but not yet published (waiting for an earlier ticket): their last sequence
-    /// number, or `None` for a group that failed.
-    pub(crate) finished: std::collections::HashMap<u64, Option<u64>>,
+    /// number, or `None` for a group that failed; and whether a thread awaits the outcome.
+    pub(crate) finished: std::collections::HashMap<u64, (Option<u64>, bool)>,
     /// Whether each published ticket became visible; taken by its waiting thread.
     pub(crate) outcomes: std::collections::HashMap<u64, bool>,
 }
@@ -274,6 +274,9 @@ pub(crate) struct Inner {
     pub(crate) view: RwLock<Arc<ReadView>>,
     /// Every write with a sequence number at or below this is in a memtable and may be read.
     pub(crate) visible_seq: AtomicU64,
+    /// The last sequence number assigned to a write (in the WAL and a memtable, perhaps not
+    /// yet visible).
+    pub(crate) ordered_seq: AtomicU64,
     pub(crate) next_file: AtomicU64,
     pub(crate) queue: Mutex<VecDeque<Arc<write::Pending>>>,
     /// The order number the next group taken from `queue` gets (taken under `queue`'s lock).
@@ -539,6 +542,27 @@ impl Db {
         false
     }
 
+    /// Resolves once every write ordered so far — those made with
+    /// [`WriteOptions::defer_wait`] included — is durable (if it asked for sync) and visible;
+    /// fails if an fsync failed first (the database is then read-only). Writes ordered after
+    /// the call are not waited for.
+    pub fn durable(&self) -> Durable {
+        Durable {
+            db: self.clone(),
+            target: self.inner().ordered_seq.load(Ordering::Acquire),
+        }
+    }
+
+    /// Whether writes are being delayed or stopped right now for compaction to catch up (the
+    /// slowdown or stop triggers are past): a write may then block for a while.
+    pub fn writes_throttled(&self) -> bool {
+        let inner = self.inner();
+        let o = &inner.opts;
+        let view = inner.view.read();
+        view.l0_files >= o.level0_slowdown_trigger
+            || view.pending_compaction_bytes >= o.soft_pending_compaction_bytes
+    }
+
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.inner().dir
@@ -608,6 +632,35 @@ impl Db {
         match Arc::try_unwrap(self.handle) {
             Ok(handle) => handle.shutdown(),
             Err(_) => Ok(()),
+        }
+    }
+}
+
+/// The future [`Db::durable`] returns.
+#[must_use = "a future does nothing unless awaited"]
+pub struct Durable {
+    db: Db,
+    target: u64,
+}
+
+impl std::future::Future for Durable {
+    type Output = Result<()>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        let inner = self.db.inner();
+        loop {
+            let visible = inner.visible_seq.load(Ordering::Acquire);
+            if visible >= self.target {
+                return std::task::Poll::Ready(Ok(()));
+            }
+            // A failed fsync stops publication for good: report it instead of waiting.
+            inner.check_writable()?;
+            if !self.db.wake_on_commit(visible, cx.waker()) {
+                return std::task::Poll::Pending;
+            }
         }
     }
 }

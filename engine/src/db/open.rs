@@ -212,6 +212,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<(Inner, bool)> {
         cache,
         view: RwLock::new(Arc::new(view)),
         visible_seq: AtomicU64::new(last_seq),
+        ordered_seq: AtomicU64::new(last_seq),
         next_file: AtomicU64::new(next_file),
         queue: Mutex::new(VecDeque::new()),
         next_group: AtomicU64::new(0),

@@ -43,6 +43,10 @@ pub(crate) struct WalSync {
     wanted: Option<((u64, u64), SyncHandle)>,
     /// The first failed fsync; every write it did not cover fails with it.
     failed: Option<Error>,
+    /// Deferred groups ([`crate::WriteOptions::defer_wait`]) waiting for an fsync: ticket,
+    /// the point of the log they need durable, their last sequence number. Whoever runs the
+    /// fsync that covers one publishes it.
+    deferred: Vec<(u64, (u64, u64), u64)>,
     /// The database is closing: the sync thread exits.
     stopping: bool,
 }
@@ -92,8 +96,7 @@ fn run(inner: &Inner) {
         st.handed_over = false;
         let covers = inner.start_fsync(&mut st, log, end);
         drop(st);
-        // Errors reach the waiting writers through `failed`; they put the database into the
-        // error state themselves.
+        // Errors reach the waiting writers through `failed` and the database's error state.
         let _ = inner.run_fsync(log, covers, &handle, true);
         st = inner.wal_sync.lock();
     }
@@ -169,6 +172,15 @@ impl Inner {
                 true
             }
         };
+        let mut covered = Vec::new();
+        if !st.deferred.is_empty() {
+            let synced = st.synced;
+            let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.deferred)
+                .into_iter()
+                .partition(|&(_, point, _)| failed || point <= synced);
+            st.deferred = rest;
+            covered = done;
+        }
         let hand_over = st.more_wanted();
         if hand_over {
             st.handed_over = true;
@@ -177,6 +189,14 @@ impl Inner {
         }
         let finished = st.started;
         drop(st);
+        if let Err(e) = &result {
+            // Before publishing: whoever wakes on the failed groups must find the error.
+            self.set_bg_error(e);
+        }
+        covered.sort_unstable_by_key(|&(ticket, _, _)| ticket);
+        for (ticket, _, last) in covered {
+            drop(self.record_finished(ticket, (!failed).then_some(last), false));
+        }
         if hand_over && !by_thread {
             self.wal_sync_thread_cv.notify_one();
         }
@@ -186,6 +206,35 @@ impl Inner {
             self.wal_sync_cvs[((finished + 1) % 2) as usize].notify_all();
         }
         result
+    }
+
+    /// Hands group `ticket` (last sequence number `last`), which needs log `point.0` durable up
+    /// to `point.1`, to the fsyncs: it is published once one covers it. Starts one (on the
+    /// sync thread) if none is running.
+    pub(crate) fn defer_publication(
+        &self,
+        ticket: u64,
+        last: u64,
+        point: (u64, u64),
+        handle: &SyncHandle,
+    ) {
+        let mut st = self.wal_sync.lock();
+        if st.synced >= point || st.failed.is_some() {
+            let ok = st.failed.is_none();
+            drop(st);
+            drop(self.record_finished(ticket, ok.then_some(last), false));
+            return;
+        }
+        st.deferred.push((ticket, point, last));
+        if st.wanted.as_ref().is_none_or(|(p, _)| *p < point) {
+            st.wanted = Some((point, handle.clone()));
+        }
+        if !st.syncing {
+            st.syncing = true;
+            st.handed_over = true;
+            drop(st);
+            self.wal_sync_thread_cv.notify_one();
+        }
     }
 
     /// Stops the sync thread (on close, when no writer is left).

@@ -11,6 +11,10 @@
 //! in order (tickets), so a write is visible only when every earlier write is, and a synced
 //! write only once it is durable.
 //!
+//! A group made only of deferred synced writes (`WriteOptions::defer_wait`) returns once
+//! appended: its ticket goes to the fsyncs (`wal_sync.rs`), and whoever runs the fsync that
+//! covers it publishes it. Its writers await `Db::durable`.
+//!
 //! Simpler design dropped: holding the WAL lock across the fsync (LevelDB's). With eight
 //! synchronous writers it alternated groups of one and seven, sharing fsyncs poorly.
 //!
@@ -66,6 +70,8 @@ pub(crate) struct Pending {
     /// The batch's WAL record (sequence number not yet filled in).
     pub(crate) record: Bytes,
     sync: bool,
+    /// A synced write whose caller does not wait for the fsync ([`WriteOptions::defer_wait`]).
+    defer: bool,
     /// Where the leader stores the batch's last sequence number as soon as it is assigned
     /// (a transaction's commit record, for other transactions' conflict checks).
     seq_cell: Option<Arc<AtomicU64>>,
@@ -127,6 +133,7 @@ impl Inner {
         let me = Arc::new(Pending {
             record: batch.into_record(),
             sync: opts.sync,
+            defer: opts.sync && opts.defer_wait,
             seq_cell,
             cv: Condvar::new(),
             outcome: Mutex::new(None),
@@ -200,6 +207,9 @@ impl Inner {
     fn commit_group(&self, group: &[Arc<Pending>], order: u64) -> Vec<Result<u64>> {
         let all = |r: &Error| group.iter().map(|_| Err(r.duplicate())).collect();
         let sync = group.iter().any(|p| p.sync);
+        // Only a group of deferred writes returns before its fsync: any other writer in the
+        // group expects its write durable or visible when it returns.
+        let defer = group.iter().all(|p| p.defer);
         let (ticket, last_seqs, sync_target) = {
             let mut wal = self.wal.lock();
             // Groups take sequence numbers in queue order (see `Inner::wal_turn`).
@@ -269,12 +279,19 @@ impl Inner {
                 .user_bytes
                 .fetch_add(user_bytes as u64, Ordering::Relaxed);
             wal.last_seq = seq - 1;
+            self.ordered_seq.store(wal.last_seq, Ordering::Release);
             let ticket = wal.next_ticket;
             wal.next_ticket += 1;
             let target = sync.then(|| (wal.number, wal.writer.len(), wal.sync_handle.clone()));
             (ticket, last_seqs, target)
         };
 
+        if let (true, Some((log, end, handle))) = (defer, &sync_target) {
+            // Published (made visible) by whoever runs the fsync that covers it.
+            let last = last_seqs.last().copied().unwrap_or(0);
+            self.defer_publication(ticket, last, (*log, *end), handle);
+            return last_seqs.into_iter().map(Ok).collect();
+        }
         // From here on the ticket must be used, even if this thread panics, or every later
         // group would wait for it forever.
         let mut ticket_guard = TicketGuard {
@@ -308,12 +325,29 @@ impl Inner {
     /// covered by one fsync become visible together instead of waking each other one by one.
     /// Returns whether this group was published (false once an earlier group failed).
     fn finish_ticket(&self, ticket: u64, last_seq: Option<u64>) -> bool {
+        let mut p = self.record_finished(ticket, last_seq, true);
+        while p.next_ticket <= ticket {
+            self.publish_cv.wait(&mut p);
+        }
+        p.outcomes.remove(&ticket).unwrap_or(false)
+    }
+
+    /// Records that group `ticket` is done and publishes every finished group in ticket order
+    /// (see [`Inner::finish_ticket`]), without waiting for this one's turn. `awaited`: a thread
+    /// will take the group's outcome (a deferred group has nobody waiting). Returns the
+    /// publication lock.
+    pub(crate) fn record_finished(
+        &self,
+        ticket: u64,
+        last_seq: Option<u64>,
+        awaited: bool,
+    ) -> parking_lot::MutexGuard<'_, super::Publish> {
         let mut p = self.publish.lock();
-        p.finished.insert(ticket, last_seq);
+        p.finished.insert(ticket, (last_seq, awaited));
         let mut advanced = false;
         loop {
             let next = p.next_ticket;
-            let Some(done) = p.finished.remove(&next) else {
+            let Some((done, awaited)) = p.finished.remove(&next) else {
                 break;
             };
             match done {
@@ -323,7 +357,9 @@ impl Inner {
                 _ => p.poisoned = true,
             }
             let visible = !p.poisoned;
-            p.outcomes.insert(next, visible);
+            if awaited {
+                p.outcomes.insert(next, visible);
+            }
             p.next_ticket += 1;
             advanced = true;
         }
@@ -337,10 +373,7 @@ impl Inner {
                 }
             }
         }
-        while p.next_ticket <= ticket {
-            self.publish_cv.wait(&mut p);
-        }
-        p.outcomes.remove(&ticket).unwrap_or(false)
+        p
     }
 
     /// Makes sure the active memtable has room, sealing it when full; stalls while the

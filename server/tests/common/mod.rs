@@ -35,7 +35,15 @@ pub fn start() -> Running {
 
 /// A server; with `creds`, requests must carry a valid SigV4 signature.
 pub fn start_with(creds: Option<strata_server::sigv4::Credentials>) -> Running {
-    start_configured(creds, strata_table::DatabaseOptions::new())
+    start_configured(creds, served())
+}
+
+/// The table-layer options `strata serve` runs with on disk: every write fsynced before it
+/// is acknowledged, the wait for the fsync deferred to the event loop.
+pub fn served() -> strata_table::DatabaseOptions {
+    strata_table::DatabaseOptions::new()
+        .sync_writes(true)
+        .defer_sync_wait(true)
 }
 
 /// A server over a database with table-layer `options`.
