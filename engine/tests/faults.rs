@@ -322,7 +322,7 @@ fn deferred_put(db: &Db, i: u32) -> Result<(), Error> {
 #[test]
 fn deferred_synced_writes_are_durable_once_awaited_beside_every_other_kind_of_writer() {
     // Writers of three kinds share commit groups and fsyncs: deferred (return when ordered,
-    // then await `durable`), blocking synced, and plain. Every deferred write that was awaited
+    // then await `durable` or call `wait_durable`), blocking synced, and plain. Every deferred write that was awaited
     // and every blocking synced write survives power loss; each writer's keys survive as a
     // prefix.
     let fs = MemFs::new();
@@ -338,7 +338,11 @@ fn deferred_synced_writes_are_durable_once_awaited_beside_every_other_kind_of_wr
                         match t % 3 {
                             0 => {
                                 deferred_put(&db, k).unwrap();
-                                block_on(db.durable()).unwrap();
+                                if i % 2 == 0 {
+                                    block_on(db.durable()).unwrap();
+                                } else {
+                                    db.wait_durable().unwrap();
+                                }
                                 // Durable means visible too.
                                 assert!(db.get(format!("k{k:06}")).unwrap().is_some());
                                 durable.push(k);
@@ -386,6 +390,8 @@ fn a_deferred_write_whose_fsync_fails_is_never_visible_and_its_wait_fails() {
     // Ordered (the call succeeds), but the fsync that would publish it fails.
     deferred_put(&db, 2).unwrap();
     let err = block_on(db.durable()).unwrap_err();
+    assert!(matches!(err, Error::ReadOnly(_)), "{err}");
+    let err = db.wait_durable().unwrap_err();
     assert!(matches!(err, Error::ReadOnly(_)), "{err}");
     assert_eq!(
         present(&db),

@@ -339,6 +339,13 @@ impl Core {
         Ok(())
     }
 
+    /// Blocks until every item write made so far is durable and visible: [`Core::durable`]
+    /// for callers without an async runtime.
+    pub fn wait_durable(&self) -> crate::Result<()> {
+        self.db.wait_durable()?;
+        Ok(())
+    }
+
     /// Whether writes are being delayed for compaction to catch up (a write may block).
     pub fn writes_throttled(&self) -> bool {
         self.db.writes_throttled()

@@ -1,7 +1,8 @@
 //! Power loss under the server's write mode: item writes fsynced, the wait for the fsync
 //! deferred (`DatabaseOptions::defer_sync_wait`) and awaited through `Database::durable`.
 //! Writers of every kind (PutItem, UpdateItem, BatchWriteItem, TransactWriteItems) run
-//! concurrently; each treats a write as acknowledged once `durable()` resolved after it. The
+//! concurrently; each treats a write as acknowledged once `durable()` (or the blocking
+//! `wait_durable()`) returned after it. The
 //! database is then dropped without its closing sync and the in-memory file system loses
 //! everything not synced: every acknowledged write must be there.
 
@@ -27,25 +28,6 @@ fn open(fs: &MemFs) -> Database {
             .defer_sync_wait(true),
     )
     .unwrap()
-}
-
-/// Runs a future to completion on this thread (`durable` needs no runtime).
-fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
-    }
 }
 
 fn item(id: &str, v: u64) -> Value {
@@ -97,7 +79,12 @@ fn writer(db: &Database, t: u32) -> Acked {
                 vec![id(0), id(1)]
             }
         };
-        block_on(db.durable()).unwrap();
+        if i % 2 == 0 {
+            db.wait_durable().unwrap();
+        } else {
+            // What the server does.
+            futures::executor::block_on(db.durable()).unwrap();
+        }
         acked.ids.extend(written);
         if i % 4 == 1 {
             acked.counter += 1;

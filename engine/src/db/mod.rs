@@ -553,6 +553,27 @@ impl Db {
         }
     }
 
+    /// Blocks until every write ordered so far is durable and visible: [`Db::durable`] for
+    /// callers without an async runtime.
+    pub fn wait_durable(&self) -> Result<()> {
+        let inner = self.inner();
+        let target = inner.ordered_seq.load(Ordering::Acquire);
+        let mut p = inner.publish.lock();
+        loop {
+            if inner.visible_seq.load(Ordering::Acquire) >= target {
+                return Ok(());
+            }
+            if p.poisoned {
+                drop(p);
+                inner.check_writable()?;
+                return Err(Error::ReadOnly(
+                    "an earlier write failed to sync; later writes were not made durable".into(),
+                ));
+            }
+            inner.publish_cv.wait(&mut p);
+        }
+    }
+
     /// Whether writes are being delayed or stopped right now for compaction to catch up (the
     /// slowdown or stop triggers are past): a write may then block for a while.
     pub fn writes_throttled(&self) -> bool {
