@@ -134,6 +134,12 @@ impl LogReader {
             let len = u16::from_le_bytes([self.block[h + 4], self.block[h + 5]]) as usize;
             let kind = self.block[h + 6];
             if kind == 0 && len == 0 && checksum == 0 {
+                // Zeros to the end of the file are the log's clean end: a synced log is
+                // zero-filled ahead of its appends (`LogWriter::prepare_for_sync`). Zeros
+                // followed by anything else are damage.
+                if self.zeros_to_end(self.block_start + h as u64)? {
+                    return Ok(Fragment::End);
+                }
                 return Ok(cut_off("zero-filled region"));
             }
             let payload_start = h + HEADER_SIZE;
@@ -185,6 +191,23 @@ impl LogReader {
             start += BLOCK_SIZE as u64;
         }
         Ok(false)
+    }
+
+    /// Whether every byte from `start` to the end of the file is zero.
+    fn zeros_to_end(&self, start: u64) -> Result<bool> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut at = start;
+        while at < self.file_len {
+            let n = (self.file_len - at).min(buf.len() as u64) as usize;
+            self.file
+                .read_exact_at(&mut buf[..n], at)
+                .map_err(|e| Error::io(format!("reading {}", self.path.display()), e))?;
+            if buf[..n].iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            at += n as u64;
+        }
+        Ok(true)
     }
 
     /// Whether a fragment with a valid checksum starts at `start`.

@@ -210,7 +210,10 @@ fn a_zero_filled_log_reads_back_whole_and_a_crash_in_it_keeps_the_synced_prefix(
         assert_eq!(file_len % super::writer::ZERO_FILL_STEP, 0);
         let (got, dropped) = read_log(&fs, &path, false).unwrap();
         assert_eq!(got, recs, "before the crash, synced={synced}");
-        assert!(dropped.is_some(), "the zeros are reported as the tail");
+        assert_eq!(
+            dropped, None,
+            "zeros to the end of the file are the log's clean end"
+        );
         drop(w);
         fs.crash();
         let (got, _) = read_log(&fs, &path, false).unwrap();
