@@ -133,16 +133,22 @@ impl Server {
     async fn process(self: Arc<Self>, req: Request<Incoming>) -> Result<Vec<u8>, WireError> {
         let target = header(&req, "x-amz-target").unwrap_or_default();
         let gzipped = header(&req, "content-encoding").is_some_and(|v| v.contains("gzip"));
-        let method = req.method().as_str().to_owned();
-        let path = req.uri().path().to_owned();
-        let query = req.uri().query().unwrap_or_default().to_owned();
-        let headers: std::collections::HashMap<String, String> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| {
-                Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
-            })
-            .collect();
+        // What a signature covers, kept only when signatures are checked.
+        let signed_parts = self.credentials.as_ref().map(|_| {
+            let headers: std::collections::HashMap<String, String> = req
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            (
+                req.method().as_str().to_owned(),
+                req.uri().path().to_owned(),
+                req.uri().query().unwrap_or_default().to_owned(),
+                headers,
+            )
+        });
         let body = Limited::new(req.into_body(), MAX_BODY)
             .collect()
             .await
@@ -152,14 +158,16 @@ impl Server {
                 ))
             })?
             .to_bytes();
-        if let Some(creds) = &self.credentials {
+        if let (Some(creds), Some((method, path, query, headers))) =
+            (&self.credentials, &signed_parts)
+        {
             let lookup = |name: &str| headers.get(name).cloned();
             sigv4::verify(
                 creds,
                 &sigv4::Signed {
-                    method: &method,
-                    path: &path,
-                    query: &query,
+                    method,
+                    path,
+                    query,
                     header: &lookup,
                     body: &body,
                 },
