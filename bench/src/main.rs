@@ -199,14 +199,13 @@ fn main() -> engines::Result<()> {
         "strata-bench: {} keys, {} B keys, {} B values, {} reader thread(s), compression {}, write buffer {} MiB, cache {} MiB, {} repeat(s), in {}",
         p.num, p.key_size, p.value_size, p.threads, !a.no_compression, a.write_buffer_mb, a.cache_mb, a.repeats, root.display()
     );
-    let disk = workloads::disk_sync_rate(
-        &root,
-        p.key_size + p.value_size + 16,
-        Duration::from_secs(2),
-    )?;
+    let record = p.key_size + p.value_size + 16;
+    let disk = workloads::disk_sync_rate(&root, record, Duration::from_secs(2), false)?;
+    let zero_filled = workloads::disk_sync_rate(&root, record, Duration::from_secs(2), true)?;
     eprintln!(
-        "disk: append + fdatasync of one record: {} ops/s",
-        human(disk)
+        "disk: append + fdatasync of one record: {} ops/s; into a zero-filled file: {} ops/s",
+        human(disk),
+        human(zero_filled)
     );
 
     let exe = std::env::current_exe()?;

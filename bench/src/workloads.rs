@@ -522,16 +522,30 @@ fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Result<
     })
 }
 
-/// Measures the disk's own append + fdatasync rate in `dir`, for `duration`.
-pub fn disk_sync_rate(dir: &Path, record: usize, duration: Duration) -> Result<f64> {
-    use std::io::Write;
+/// Measures the disk's own append + fdatasync rate in `dir`, for `duration`. With
+/// `zero_filled`, the records overwrite zeros written and synced beforehand (what a synced
+/// strata WAL does): the fdatasyncs then change no file size.
+pub fn disk_sync_rate(
+    dir: &Path,
+    record: usize,
+    duration: Duration,
+    zero_filled: bool,
+) -> Result<f64> {
+    use std::io::{Seek, Write};
+    /// The zeros written ahead (for `zero_filled`): more than two seconds of records here.
+    const ZEROS: usize = 32 << 20;
     std::fs::create_dir_all(dir)?;
     let path = dir.join("fsync-probe");
     let mut f = std::fs::File::create(&path)?;
+    if zero_filled {
+        f.write_all(&vec![0u8; ZEROS])?;
+        f.sync_data()?;
+        f.rewind()?;
+    }
     let buf = vec![7u8; record];
     let start = Instant::now();
     let mut n = 0u64;
-    while start.elapsed() < duration {
+    while start.elapsed() < duration && (!zero_filled || (n as usize + 1) * record <= ZEROS) {
         f.write_all(&buf)?;
         f.sync_data()?;
         n += 1;

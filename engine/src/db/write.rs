@@ -7,9 +7,9 @@
 //! write and inserts it into the memtable; only the WAL lock's holder touches the WAL and the
 //! active memtable, so no two groups interleave. Then, outside the lock, it fsyncs if any writer
 //! asked for it — while the next group is already appending — and one fsync covers every group
-//! appended before it started (see `wal_sync.rs`). Finally groups publish their sequence numbers to readers strictly
-//! in order (tickets), so a write is visible only when every earlier write is, and a synced
-//! write only once it is durable.
+//! appended before it started (see `wal_sync.rs`). Finally groups publish their sequence
+//! numbers to readers strictly in order (tickets), so a write is visible only when every
+//! earlier write is, and a synced write only once it is durable.
 //!
 //! A group made only of deferred synced writes (`WriteOptions::defer_wait`) returns once
 //! appended: its ticket goes to the fsyncs (`wal_sync.rs`), and whoever runs the fsync that
@@ -242,13 +242,9 @@ impl Inner {
             self.counters
                 .wal_bytes
                 .fetch_add(encoded.len() as u64, Ordering::Relaxed);
-            if sync {
-                wal.writer
-                    .prepare_for_sync(encoded.len() + encoded.len() / 64 + 64);
-            }
             let appended = wal
                 .writer
-                .add_records(bounds.iter().map(|&(s, e)| &encoded[s..e]));
+                .add_records(bounds.iter().map(|&(s, e)| &encoded[s..e]), sync);
             if encoded.capacity() <= 1 << 20 {
                 wal.scratch = encoded;
             }

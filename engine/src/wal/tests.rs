@@ -199,8 +199,7 @@ fn a_zero_filled_log_reads_back_whole_and_a_crash_in_it_keeps_the_synced_prefix(
         fs.sync_dir(dir).unwrap();
         let mut w = LogWriter::new(file, path.clone());
         for (i, r) in recs.iter().enumerate() {
-            w.prepare_for_sync(r.len() + r.len() / 64 + 64);
-            w.add_record(r).unwrap();
+            w.add_records(std::iter::once(&r[..]), true).unwrap();
             if i < synced {
                 w.sync().unwrap();
             }
