@@ -23,7 +23,7 @@ impl Default for Memtable {
 impl Memtable {
     /// Inserts a put.
     pub fn insert(&self, key: &[u8], seq: u64, value: Bytes) {
-        self.0.insert(key, seq, Kind::Put, value);
+        self.0.insert(key, seq, Kind::Put, &value);
     }
 
     /// Looks a key up at the latest sequence number.
@@ -102,12 +102,7 @@ impl Merge {
         for s in 0..sources as u64 {
             let m = Arc::new(MemTable::new());
             for i in (s..n).step_by(sources) {
-                m.insert(
-                    format!("{i:016}").as_bytes(),
-                    i + 1,
-                    Kind::Put,
-                    Bytes::new(),
-                );
+                m.insert(format!("{i:016}").as_bytes(), i + 1, Kind::Put, b"");
             }
             children.push(Box::new(m.iter()));
         }

@@ -9,6 +9,18 @@ pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     buf.push(v as u8);
 }
 
+/// Writes `v` as a varint into `buf`, returning the bytes written.
+pub(crate) fn varint_into(buf: &mut [u8; 10], mut v: u64) -> &[u8] {
+    let mut n = 0;
+    while v >= 0x80 {
+        buf[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    buf[n] = v as u8;
+    &buf[..=n]
+}
+
 /// Decodes a varint from the front of `src`, advancing it; `None` if truncated or over 64 bits.
 #[inline]
 pub(crate) fn get_varint(src: &mut &[u8]) -> Option<u64> {

@@ -94,55 +94,6 @@ pub(crate) fn compare(a: &[u8], b: &[u8]) -> Ordering {
         .then_with(|| trailer_of(b).cmp(&trailer_of(a)))
 }
 
-/// An owned encoded internal key, ordered by [`compare`]; the memtable's key type.
-///
-/// It caches the first 16 bytes of the user key (zero-padded, as a big-endian integer) and the
-/// trailer beside the bytes, so most skiplist comparisons are two integer compares on the node
-/// itself, without following the pointer to the key's bytes (a cache miss per node visited).
-/// Zero-padding keeps the prefix order consistent with bytewise order; equal prefixes fall back
-/// to comparing the full user keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct InternalKey {
-    prefix: u128,
-    trailer: u64,
-    bytes: Bytes,
-}
-
-impl InternalKey {
-    /// Wraps an encoded internal key.
-    pub(crate) fn new(bytes: Bytes) -> Self {
-        let uk = user_key(&bytes);
-        let mut head = [0u8; 16];
-        let n = uk.len().min(16);
-        head[..n].copy_from_slice(&uk[..n]);
-        InternalKey {
-            prefix: u128::from_be_bytes(head),
-            trailer: trailer_of(&bytes),
-            bytes,
-        }
-    }
-
-    /// The encoded internal key.
-    pub(crate) fn bytes(&self) -> &Bytes {
-        &self.bytes
-    }
-}
-
-impl Ord for InternalKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.prefix
-            .cmp(&other.prefix)
-            .then_with(|| user_key(&self.bytes).cmp(user_key(&other.bytes)))
-            .then_with(|| other.trailer.cmp(&self.trailer))
-    }
-}
-
-impl PartialOrd for InternalKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,32 +109,6 @@ mod tests {
         assert_eq!(user_key(&ab1), b"ab");
         assert_eq!(seq_of(&a7), 7);
         assert_eq!(kind_of(&a7), Some(Kind::Delete));
-    }
-
-    #[test]
-    fn cached_prefix_order_matches_the_encoded_order() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        let mut keys = Vec::new();
-        for _ in 0..2000 {
-            let len = rng.gen_range(0..24);
-            // A small alphabet with zero bytes, so prefixes and padding collide often.
-            let k: Vec<u8> = (0..len)
-                .map(|_| [0u8, 1, b'a'][rng.gen_range(0..3)])
-                .collect();
-            let kind = if rng.gen_bool(0.5) {
-                Kind::Put
-            } else {
-                Kind::Delete
-            };
-            keys.push(encode(&k, rng.gen_range(0..4), kind));
-        }
-        for a in &keys[..200] {
-            for b in &keys {
-                let fast = InternalKey::new(a.clone()).cmp(&InternalKey::new(b.clone()));
-                assert_eq!(fast, compare(a, b), "{a:?} vs {b:?}");
-            }
-        }
     }
 
     #[test]

@@ -1,28 +1,166 @@
 //! The memtable: recent writes in a concurrent skiplist, ordered by internal key.
+//!
+//! Memory is what bounds a memtable (the write buffer size), so entries are packed densely:
+//! each entry's internal key and value are copied into an arena of large chunks
+//! (`[varint key length][internal key][value]`), and the skiplist node holds only a cached
+//! 16-byte key prefix and a handle to those bytes. A node plus its entry costs about 75 bytes
+//! more than the entry's own bytes (against about 190 when the node held separately allocated
+//! key and value handles), so a write buffer holds about 1.5x the entries, flushes less often
+//! and leaves fewer level-0 files to compact.
 
+use crate::coding;
 use crate::iter::InternalIterator;
-use crate::key::{self, InternalKey, Kind};
+use crate::key::{self, Kind};
 use crate::Result;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use crossbeam_skiplist::SkipMap;
+use parking_lot::Mutex;
+use std::cmp::Ordering as CmpOrdering;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Per-entry overhead counted towards the memtable's size: the skiplist node (key and value
-/// handles, cached prefix and trailer, tower of links) as the allocator rounds it.
-const ENTRY_OVERHEAD: usize = 128;
+/// Expected bytes the allocator hands out for one skiplist node: 56 bytes (the cached prefix,
+/// the entry handle, crossbeam's reference count) plus one 8-byte link per tower level (mean
+/// height 2), rounded up to 16-byte size classes: 74.5 bytes by mimalloc's classes. glibc's
+/// malloc adds an 8-byte header to every allocation: 85 bytes per node by RSS over a million
+/// inserts, so there a full write buffer holds about 5% more than its nominal size.
+const NODE_BYTES: usize = 75;
 
-/// Bytes the allocator hands out for a request of `n` bytes (16-byte size classes).
-fn allocation(n: usize) -> usize {
-    (n + 15) & !15
+/// The first arena chunk's size; each next chunk doubles, up to [`MAX_ARENA_CHUNK`], so a
+/// small memtable (a small write buffer, a keyspace written rarely) holds little memory.
+const MIN_ARENA_CHUNK: usize = 4 << 10;
+
+/// The largest arena chunk.
+const MAX_ARENA_CHUNK: usize = 1 << 20;
+
+/// An entry at least this large gets an allocation of its own rather than a chunk's tail.
+const OWN_ALLOCATION: usize = MAX_ARENA_CHUNK / 8;
+
+/// A memtable entry: `[varint internal-key length][internal key][value]`, with the first 16
+/// bytes of the user key cached beside the handle (zero-padded, big-endian), so most skiplist
+/// comparisons are two integer compares on the node itself, without following the handle
+/// (a cache miss per node visited). Zero-padding keeps the prefix order consistent with
+/// bytewise order; equal prefixes fall back to comparing the full internal keys.
+///
+/// Invariant: `bytes` starts with a valid varint no larger than the bytes that follow it.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// The user key's first 16 bytes as two big-endian words (two `u64`s rather than a `u128`,
+    /// whose 16-byte alignment would pad every node).
+    head: [u64; 2],
+    bytes: Bytes,
 }
 
-/// A sorted in-memory table of internal keys. Inserts and reads run concurrently without locks;
-/// every internal key is unique (it carries its sequence number), so an insert never replaces.
+impl Entry {
+    /// Wraps entry bytes built by [`encode_entry`].
+    fn new(bytes: Bytes) -> Self {
+        let mut rest = &bytes[..];
+        let len = coding::get_len(&mut rest).unwrap_or(0);
+        let uk = key::user_key(&rest[..len.min(rest.len())]);
+        let mut head = [0u8; 16];
+        let n = uk.len().min(16);
+        head[..n].copy_from_slice(&uk[..n]);
+        let (hi, lo) = head.split_at(8);
+        Entry {
+            head: [
+                u64::from_be_bytes(hi.try_into().unwrap_or_default()),
+                u64::from_be_bytes(lo.try_into().unwrap_or_default()),
+            ],
+            bytes,
+        }
+    }
+
+    /// A search key for an encoded internal key (it carries no value).
+    fn search(ikey: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(ikey.len() + 2);
+        coding::put_varint(&mut buf, ikey.len() as u64);
+        buf.extend_from_slice(ikey);
+        Entry::new(Bytes::from(buf))
+    }
+
+    /// Where the internal key starts and ends in `bytes`.
+    #[inline]
+    fn key_range(&self) -> (usize, usize) {
+        let mut rest = &self.bytes[..];
+        let len = coding::get_len(&mut rest).unwrap_or(0);
+        let start = self.bytes.len() - rest.len();
+        (start, (start + len).min(self.bytes.len()))
+    }
+
+    /// The encoded internal key.
+    #[inline]
+    fn ikey(&self) -> &[u8] {
+        let (start, end) = self.key_range();
+        &self.bytes[start..end]
+    }
+
+    /// The internal key and value as handles into the arena chunk.
+    fn split(&self) -> (Bytes, Bytes) {
+        let (start, end) = self.key_range();
+        (self.bytes.slice(start..end), self.bytes.slice(end..))
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+
+impl Eq for Entry {}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        self.head
+            .cmp(&other.head)
+            .then_with(|| key::compare(self.ikey(), other.ikey()))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Chunks that entries are copied into. Each entry is a slice of a chunk; a chunk is freed
+/// when the last entry (or reader's handle) into it goes.
+struct Arena {
+    chunk: BytesMut,
+    /// Size of the next chunk.
+    next_chunk: usize,
+}
+
+impl Arena {
+    /// Copies one entry in; returns its bytes and what it added to the memtable's size (its
+    /// length, plus the unused tail of a chunk it had to leave).
+    fn add(&mut self, len: usize, write: impl FnOnce(&mut BytesMut)) -> (Bytes, usize) {
+        if len >= OWN_ALLOCATION {
+            let mut own = BytesMut::with_capacity(len);
+            write(&mut own);
+            debug_assert_eq!(own.len(), len);
+            return (own.freeze(), len);
+        }
+        let mut charged = len;
+        if self.chunk.capacity() - self.chunk.len() < len {
+            charged += self.chunk.capacity() - self.chunk.len();
+            self.chunk = BytesMut::with_capacity(self.next_chunk);
+            self.next_chunk = (self.next_chunk * 2).min(MAX_ARENA_CHUNK);
+        }
+        write(&mut self.chunk);
+        debug_assert_eq!(self.chunk.len(), len);
+        (self.chunk.split().freeze(), charged)
+    }
+}
+
+/// A sorted in-memory table of internal keys. Inserts and reads run concurrently without locks
+/// on the read side (inserts serialize on the arena's short lock); every internal key is unique
+/// (it carries its sequence number), so an insert never replaces.
 pub(crate) struct MemTable {
-    map: SkipMap<InternalKey, Bytes>,
-    /// Approximate bytes held: keys, values and per-entry overhead.
+    map: SkipMap<Entry, ()>,
+    arena: Mutex<Arena>,
+    /// Approximate bytes held: entry bytes, chunk tails left unused, and per-node overhead.
     size: AtomicUsize,
 }
 
@@ -30,29 +168,41 @@ impl MemTable {
     pub(crate) fn new() -> Self {
         MemTable {
             map: SkipMap::new(),
+            arena: Mutex::new(Arena {
+                chunk: BytesMut::new(),
+                next_chunk: MIN_ARENA_CHUNK,
+            }),
             size: AtomicUsize::new(0),
         }
     }
 
-    /// Adds one entry.
-    pub(crate) fn insert(&self, user_key: &[u8], seq: u64, kind: Kind, value: Bytes) {
-        let ikey = key::encode(user_key, seq, kind);
-        self.size.fetch_add(
-            allocation(ikey.len()) + allocation(value.len()) + ENTRY_OVERHEAD,
-            Ordering::Relaxed,
-        );
-        self.map.insert(InternalKey::new(ikey), value);
+    /// Adds one entry, copying the key and value.
+    pub(crate) fn insert(&self, user_key: &[u8], seq: u64, kind: Kind, value: &[u8]) {
+        let ikey_len = user_key.len() + key::TRAILER_LEN;
+        let mut varint = [0u8; 10];
+        let varint = coding::varint_into(&mut varint, ikey_len as u64);
+        let len = varint.len() + ikey_len + value.len();
+        let (bytes, charged) = self.arena.lock().add(len, |buf| {
+            buf.extend_from_slice(varint);
+            buf.extend_from_slice(user_key);
+            buf.extend_from_slice(&key::trailer(seq, kind).to_be_bytes());
+            buf.extend_from_slice(value);
+        });
+        self.size.fetch_add(charged + NODE_BYTES, Ordering::Relaxed);
+        self.map.insert(Entry::new(bytes), ());
     }
 
     /// The newest entry for `user_key` with a sequence number `<= read_seq`.
     pub(crate) fn get(&self, user_key: &[u8], read_seq: u64) -> Option<(Kind, Bytes)> {
-        let seek = InternalKey::new(key::encode(user_key, read_seq, Kind::SEEK));
+        let seek = Entry::search(&key::encode(user_key, read_seq, Kind::SEEK));
         let entry = self.map.lower_bound(Bound::Included(&seek))?;
-        let ikey = entry.key().bytes();
+        let found = entry.key();
+        let ikey = found.ikey();
         if key::user_key(ikey) != user_key {
             return None;
         }
-        Some((key::kind_of(ikey)?, entry.value().clone()))
+        let kind = key::kind_of(ikey)?;
+        Some((kind, found.split().1))
     }
 
     /// Approximate bytes held.
@@ -100,7 +250,7 @@ pub(crate) struct MemTableIter {
 
 impl MemTableIter {
     /// Refills the buffer with entries from `from` on, in the direction of travel.
-    fn fill(&mut self, from: Bound<&InternalKey>, forward: bool) {
+    fn fill(&mut self, from: Bound<&Entry>, forward: bool) {
         self.buf.clear();
         self.idx = 0;
         self.forward = forward;
@@ -110,7 +260,7 @@ impl MemTableIter {
             self.mem.map.upper_bound(from)
         };
         while let Some(e) = entry {
-            self.buf.push((e.key().bytes().clone(), e.value().clone()));
+            self.buf.push(e.key().split());
             if self.buf.len() >= self.chunk {
                 break;
             }
@@ -120,7 +270,7 @@ impl MemTableIter {
     }
 
     /// Seeks: a fresh, small first refill.
-    fn seek_from(&mut self, from: Bound<&InternalKey>, forward: bool) {
+    fn seek_from(&mut self, from: Bound<&Entry>, forward: bool) {
         self.chunk = MIN_CHUNK;
         self.fill(from, forward);
     }
@@ -134,12 +284,12 @@ impl MemTableIter {
         if self.forward == forward {
             self.idx += 1;
             if self.idx == self.buf.len() {
-                if let Some(last) = self.buf.last().map(|(k, _)| InternalKey::new(k.clone())) {
+                if let Some(last) = self.buf.last().map(|(k, _)| Entry::search(k)) {
                     self.fill(Bound::Excluded(&last), forward);
                 }
             }
         } else {
-            let cur = InternalKey::new(self.buf[self.idx].0.clone());
+            let cur = Entry::search(&self.buf[self.idx].0);
             self.seek_from(Bound::Excluded(&cur), forward);
         }
     }
@@ -159,13 +309,13 @@ impl InternalIterator for MemTableIter {
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
-        let target = InternalKey::new(Bytes::copy_from_slice(target));
+        let target = Entry::search(target);
         self.seek_from(Bound::Included(&target), true);
         Ok(())
     }
 
     fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
-        let target = InternalKey::new(Bytes::copy_from_slice(target));
+        let target = Entry::search(target);
         self.seek_from(Bound::Included(&target), false);
         Ok(())
     }
@@ -198,15 +348,41 @@ mod tests {
     #[test]
     fn get_returns_newest_visible_version() {
         let m = MemTable::new();
-        m.insert(b"k", 1, Kind::Put, Bytes::from("v1"));
-        m.insert(b"k", 3, Kind::Delete, Bytes::new());
-        m.insert(b"k", 5, Kind::Put, Bytes::from("v5"));
-        m.insert(b"kk", 2, Kind::Put, Bytes::from("x"));
+        m.insert(b"k", 1, Kind::Put, b"v1");
+        m.insert(b"k", 3, Kind::Delete, b"");
+        m.insert(b"k", 5, Kind::Put, b"v5");
+        m.insert(b"kk", 2, Kind::Put, b"x");
         assert_eq!(m.get(b"k", 0), None);
         assert_eq!(m.get(b"k", 2), Some((Kind::Put, Bytes::from("v1"))));
         assert_eq!(m.get(b"k", 4).map(|(k, _)| k), Some(Kind::Delete));
         assert_eq!(m.get(b"k", 9), Some((Kind::Put, Bytes::from("v5"))));
         assert_eq!(m.get(b"", 9), None);
+    }
+
+    #[test]
+    fn cached_prefix_order_matches_the_encoded_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut keys = Vec::new();
+        for _ in 0..2000 {
+            let len = rng.gen_range(0..24);
+            // A small alphabet with zero bytes, so prefixes and padding collide often.
+            let k: Vec<u8> = (0..len)
+                .map(|_| [0u8, 1, b'a'][rng.gen_range(0..3)])
+                .collect();
+            let kind = if rng.gen_bool(0.5) {
+                Kind::Put
+            } else {
+                Kind::Delete
+            };
+            keys.push(key::encode(&k, rng.gen_range(0..4), kind));
+        }
+        for a in &keys[..200] {
+            for b in &keys {
+                let fast = Entry::search(a).cmp(&Entry::search(b));
+                assert_eq!(fast, key::compare(a, b), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]
@@ -217,7 +393,7 @@ mod tests {
                 format!("{i:05}").as_bytes(),
                 u64::from(i) + 1,
                 Kind::Put,
-                Bytes::new(),
+                b"",
             );
         }
         let mut it = m.iter();
@@ -243,5 +419,81 @@ mod tests {
         assert_eq!(key::user_key(it.key()), b"00499");
         it.next().unwrap();
         assert_eq!(key::user_key(it.key()), b"00500");
+    }
+
+    #[test]
+    fn entries_of_every_size_read_back_as_written() {
+        use rand::{Rng, SeedableRng};
+        use std::collections::BTreeMap;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let m = Arc::new(MemTable::new());
+        // Model: user key -> (seq, kind, value) of the newest version.
+        let mut model: BTreeMap<Vec<u8>, (u64, Kind, Vec<u8>)> = BTreeMap::new();
+        type Versions = Vec<(u64, Kind, Vec<u8>)>;
+        let mut history: BTreeMap<Vec<u8>, Versions> = BTreeMap::new();
+        let mut entry_bytes = 0;
+        for seq in 1..=3000u64 {
+            // Keys past 127 bytes take a two-byte length; values past OWN_ALLOCATION get their
+            // own allocation; the rest fill and cross arena chunks of every size.
+            let key_len = [1, 8, 16, 40, 200][rng.gen_range(0..5)];
+            let key: Vec<u8> = (0..key_len).map(|_| rng.gen_range(b'a'..b'e')).collect();
+            let value_len = match rng.gen_range(0..100) {
+                0 => OWN_ALLOCATION + rng.gen_range(0..1000),
+                1..=5 => rng.gen_range(1000..40_000),
+                _ => rng.gen_range(0..200),
+            };
+            let value: Vec<u8> = (0..value_len).map(|_| rng.gen()).collect();
+            let kind = if rng.gen_bool(0.1) {
+                Kind::Delete
+            } else {
+                Kind::Put
+            };
+            m.insert(&key, seq, kind, &value);
+            entry_bytes += key.len() + key::TRAILER_LEN + value.len();
+            history
+                .entry(key.clone())
+                .or_default()
+                .push((seq, kind, value.clone()));
+            model.insert(key, (seq, kind, value));
+        }
+        for (k, (seq, kind, value)) in &model {
+            let (got_kind, got) = m.get(k, u64::MAX >> 8).unwrap();
+            assert_eq!((got_kind, &got[..]), (*kind, &value[..]));
+            // One sequence number earlier: an older version of the key, or none.
+            let older = history[k].iter().rev().find(|(s, ..)| s < seq);
+            let got = m.get(k, seq - 1);
+            assert_eq!(
+                got.as_ref().map(|(kind, v)| (*kind, &v[..])),
+                older.map(|(_, kind, v)| (*kind, &v[..]))
+            );
+        }
+        // The newest version of each key, in order, from a full scan.
+        let mut it = m.iter();
+        it.seek_to_first().unwrap();
+        let mut newest = Vec::new();
+        while it.valid() {
+            let uk = key::user_key(it.key()).to_vec();
+            if newest
+                .last()
+                .map(|(k, _): &(Vec<u8>, Bytes)| k != &uk)
+                .unwrap_or(true)
+            {
+                newest.push((uk, it.value()));
+            }
+            it.next().unwrap();
+        }
+        let expected: Vec<_> = model
+            .iter()
+            .map(|(k, (_, _, v))| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(newest.len(), expected.len());
+        for ((k, v), (ek, ev)) in newest.iter().zip(&expected) {
+            assert_eq!((k, &v[..]), (ek, &ev[..]));
+        }
+        // The size counts every entry's bytes and a node for each, and not much more.
+        let size = m.approximate_size();
+        let floor = entry_bytes + 3000 * NODE_BYTES;
+        assert!(size >= floor, "{size} < {floor}");
+        assert!(size <= floor + floor / 10, "{size} much over {floor}");
     }
 }

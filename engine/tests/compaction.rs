@@ -73,6 +73,59 @@ fn overwriting_a_key_set_converges_to_its_live_size_after_full_compaction() {
 }
 
 #[test]
+fn a_flush_writes_only_the_versions_a_snapshot_or_the_latest_read_can_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_tree()).unwrap();
+    let ks = db.default_keyspace();
+    let keys = 300u32;
+    let put_all = |version: u32| {
+        for k in 0..keys {
+            db.put(format!("k{k:04}"), format!("v{version}")).unwrap();
+        }
+    };
+    put_all(1);
+    put_all(2);
+    let at_2 = db.snapshot();
+    put_all(3);
+    put_all(4);
+    put_all(5);
+    let at_5 = db.snapshot();
+    put_all(6);
+    for k in (0..keys).step_by(3) {
+        db.delete(format!("k{k:04}")).unwrap();
+    }
+    db.flush().unwrap();
+    let stats = db.stats();
+    assert_eq!(stats.memtable_entries, 0);
+    // Versions 2 and 5 (seen by the snapshots), and the newest: 6, or its tombstone.
+    assert_eq!(stats.levels[0].entries, u64::from(keys) * 3);
+    for k in 0..keys {
+        let key = format!("k{k:04}");
+        let latest = db.get(&key).unwrap();
+        if k % 3 == 0 {
+            assert_eq!(latest, None, "{key}");
+        } else {
+            assert_eq!(latest.as_deref(), Some(&b"v6"[..]), "{key}");
+        }
+        assert_eq!(at_2.get(&ks, &key).unwrap().as_deref(), Some(&b"v2"[..]));
+        assert_eq!(at_5.get(&ks, &key).unwrap().as_deref(), Some(&b"v5"[..]));
+    }
+    // With the snapshots gone, a flush keeps the newest version of each key alone.
+    drop((at_2, at_5));
+    put_all(7);
+    put_all(8);
+    db.flush().unwrap();
+    let stats = db.stats();
+    assert_eq!(stats.levels[0].entries, u64::from(keys) * 4);
+    for k in 0..keys {
+        assert_eq!(
+            db.get(format!("k{k:04}")).unwrap().as_deref(),
+            Some(&b"v8"[..])
+        );
+    }
+}
+
+#[test]
 fn snapshot_iterators_keep_reading_files_that_compaction_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), small_tree()).unwrap();

@@ -8,6 +8,7 @@
 
 use super::{Imm, Inner};
 use crate::iter::InternalIterator;
+use crate::key;
 use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
 use crate::options::{Compression, TreeOptions};
@@ -77,6 +78,8 @@ impl Inner {
                 t.table.mark_obsolete(self.fs.clone());
             }
         };
+        // Taken before any table is written; see `write_memtable`.
+        let snapshots = self.live_snapshots();
         for (&ks, mem) in imm.mems.iter() {
             if mem.is_empty() {
                 continue;
@@ -85,7 +88,7 @@ impl Inner {
                 continue; // dropped
             };
             let (builder, number) = self.new_table(&opts)?;
-            match self.write_memtable(mem, builder, number) {
+            match self.write_memtable(mem, builder, number, &snapshots) {
                 Ok(live) => written.push((ks, live)),
                 Err(e) => {
                     let _ = self.fs.remove_file(&filename::table(&self.dir, number));
@@ -146,17 +149,40 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes one memtable into a table file (fsynced; the caller syncs the directory).
+    /// Writes one memtable into a table file (fsynced; the caller syncs the directory),
+    /// leaving out the versions no reader can see, by compaction's rule (see
+    /// [`crate::compaction`]): a version is dropped when the next newer version of its key lies
+    /// in the same *stripe* of `snapshots` (the live snapshots and the visible sequence number,
+    /// taken before the flush began). Every reader sees the newer one instead: a snapshot
+    /// between them would split the stripe, a reader of the memtable keeps its memtable, and
+    /// a reader of the new table reads at or above the visible sequence number taken here.
+    /// Tombstones are kept: older tables may hold the key.
     fn write_memtable(
         &self,
         mem: &Arc<MemTable>,
         mut builder: TableBuilder,
         number: u64,
+        snapshots: &[u64],
     ) -> Result<LiveTable> {
+        let stripe = |seq: u64| snapshots.partition_point(|&s| s < seq);
         let mut it = mem.iter();
         it.seek_to_first()?;
+        let mut newer_key: Vec<u8> = Vec::new();
+        // The stripe of the newest version of `newer_key` kept so far, if any.
+        let mut newer_stripe: Option<usize> = None;
         while it.valid() {
-            builder.add(it.key(), &it.value())?;
+            let ikey = it.key();
+            let user_key = key::user_key(ikey);
+            let here = stripe(key::seq_of(ikey));
+            let shadowed = newer_stripe == Some(here) && newer_key == user_key;
+            if !shadowed {
+                builder.add(ikey, &it.value())?;
+                if newer_key != user_key {
+                    newer_key.clear();
+                    newer_key.extend_from_slice(user_key);
+                }
+                newer_stripe = Some(here);
+            }
             it.next()?;
         }
         self.finish_table(builder, number)

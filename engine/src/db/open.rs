@@ -345,7 +345,7 @@ fn replay_log(
         for e in decoded.entries {
             // No memtable: the keyspace was dropped after this write.
             if let Some(mem) = target.mems.get(&e.keyspace) {
-                mem.insert(&e.key, seq, e.kind, e.value);
+                mem.insert(&e.key, seq, e.kind, &e.value);
             }
             seq += 1;
         }

@@ -265,7 +265,7 @@ impl Inner {
                         // A keyspace dropped since the batch was checked: the write lands
                         // just before the drop, and goes with it.
                         if let Some(mem) = wal.mems.get(&entry.keyspace) {
-                            mem.insert(&entry.key, entry_seq, entry.kind, entry.value);
+                            mem.insert(&entry.key, entry_seq, entry.kind, &entry.value);
                         }
                     }
                 }
