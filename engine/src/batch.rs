@@ -1,8 +1,8 @@
 //! [`WriteBatch`]: a group of writes applied atomically, and its WAL encoding.
 //!
 //! A batch is kept in its WAL encoding from the start (as LevelDB does), so committing it
-//! copies it once into the log and the memtable takes its values as slices of the same buffer
-//! (no copy per value). A batch is one WAL record:
+//! copies it once into the log and once, entry by entry, into the memtable's arena. A batch
+//! is one WAL record:
 //!
 //! ```text
 //! +-----------+-------------+----------------------------------------------+
