@@ -37,6 +37,20 @@ const MAX_ARENA_CHUNK: usize = 1 << 20;
 /// An entry at least this large gets an allocation of its own rather than a chunk's tail.
 const OWN_ALLOCATION: usize = MAX_ARENA_CHUNK / 8;
 
+/// A value to hand out of the memtable. A value in an arena chunk is copied, so that a caller
+/// keeping it (a user holding a `get` result) does not keep the whole chunk (up to 1 MiB)
+/// alive after the memtable is gone; a value in an allocation of its own is shared.
+fn detach(ikey_len: usize, value: &Bytes) -> Bytes {
+    let mut varint = [0u8; 10];
+    let entry_len =
+        coding::varint_into(&mut varint, ikey_len as u64).len() + ikey_len + value.len();
+    if entry_len >= OWN_ALLOCATION {
+        value.clone()
+    } else {
+        Bytes::copy_from_slice(value)
+    }
+}
+
 /// A memtable entry: `[varint internal-key length][internal key][value]`, with the first 16
 /// bytes of the user key cached beside the handle (zero-padded, big-endian), so most skiplist
 /// comparisons are two integer compares on the node itself, without following the handle
@@ -202,7 +216,8 @@ impl MemTable {
             return None;
         }
         let kind = key::kind_of(ikey)?;
-        Some((kind, found.split().1))
+        let (ikey, value) = found.split();
+        Some((kind, detach(ikey.len(), &value)))
     }
 
     /// Approximate bytes held.
@@ -305,7 +320,8 @@ impl InternalIterator for MemTableIter {
     }
 
     fn value(&self) -> Bytes {
-        self.buf[self.idx].1.clone()
+        let (ikey, value) = &self.buf[self.idx];
+        detach(ikey.len(), value)
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
@@ -419,6 +435,26 @@ mod tests {
         assert_eq!(key::user_key(it.key()), b"00499");
         it.next().unwrap();
         assert_eq!(key::user_key(it.key()), b"00500");
+    }
+
+    #[test]
+    fn values_handed_out_do_not_keep_an_arena_chunk_alive() {
+        let m = Arc::new(MemTable::new());
+        m.insert(b"a", 1, Kind::Put, b"small");
+        m.insert(b"b", 2, Kind::Put, b"neighbour in the same chunk");
+        let big = vec![9u8; OWN_ALLOCATION];
+        m.insert(b"c", 3, Kind::Put, &big);
+        // A copy of a small value is its own; a slice of the chunk would share it.
+        let (_, small) = m.get(b"a", 9).unwrap();
+        assert_eq!(&small[..], b"small");
+        assert!(small.is_unique());
+        let mut it = m.iter();
+        it.seek_to_first().unwrap();
+        assert!(it.value().is_unique());
+        // A large value has an allocation of its own, shared rather than copied.
+        let (_, large) = m.get(b"c", 9).unwrap();
+        assert_eq!(large, big);
+        assert!(!large.is_unique());
     }
 
     #[test]
