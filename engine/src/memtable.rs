@@ -159,7 +159,9 @@ impl Arena {
         let mut charged = len;
         if self.chunk.capacity() - self.chunk.len() < len {
             charged += self.chunk.capacity() - self.chunk.len();
-            self.chunk = BytesMut::with_capacity(self.next_chunk);
+            // Entries below OWN_ALLOCATION fit a full-size chunk; early, smaller chunks grow
+            // to fit them.
+            self.chunk = BytesMut::with_capacity(self.next_chunk.max(len));
             self.next_chunk = (self.next_chunk * 2).min(MAX_ARENA_CHUNK);
         }
         write(&mut self.chunk);

@@ -1,10 +1,11 @@
 //! Snapshots: a pinned sequence number that reads see the database at.
 //!
-//! Invariant: while a snapshot at sequence `s` lives, compaction keeps, for every key, the
-//! newest version at or below `s` (it drops only versions with a newer one and no live
-//! snapshot in between, see `Inner::live_snapshots` and the compaction module). So reading the *current* memtables and files at
-//! `s` gives exactly the commits at or below `s`, however many flushes and compactions ran
-//! since: a snapshot costs a registry entry, not a copy.
+//! Invariant: while a snapshot at sequence `s` lives, flushes and compactions keep, for every
+//! key, the newest version at or below `s` (they drop only versions with a newer one and no
+//! live snapshot in between, see `Inner::live_snapshots` and the compaction module). So
+//! reading the *current* memtables and files at `s` gives exactly the commits at or below `s`,
+//! however many flushes and compactions ran since: a snapshot costs a registry entry, not a
+//! copy.
 
 use super::{Db, DbIter, Keyspace};
 use crate::{Cursor, Result};
