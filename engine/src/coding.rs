@@ -1,12 +1,8 @@
 //! Little helpers for the on-disk encodings: LEB128 varints and fixed-width integers.
 
 /// Appends `v` as an unsigned LEB128 varint (1–10 bytes).
-pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
+pub(crate) fn put_varint(buf: &mut Vec<u8>, v: u64) {
+    buf.extend_from_slice(varint_into(&mut [0u8; 10], v));
 }
 
 /// Writes `v` as a varint into `buf`, returning the bytes written.

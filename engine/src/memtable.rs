@@ -37,14 +37,17 @@ const MAX_ARENA_CHUNK: usize = 1 << 20;
 /// An entry at least this large gets an allocation of its own rather than a chunk's tail.
 const OWN_ALLOCATION: usize = MAX_ARENA_CHUNK / 8;
 
+/// Bytes of an entry, `[varint key length][internal key][value]`, as the arena stores it.
+fn entry_len(ikey_len: usize, value_len: usize) -> usize {
+    let mut varint = [0u8; 10];
+    coding::varint_into(&mut varint, ikey_len as u64).len() + ikey_len + value_len
+}
+
 /// A value to hand out of the memtable. A value in an arena chunk is copied, so that a caller
 /// keeping it (a user holding a `get` result) does not keep the whole chunk (up to 1 MiB)
 /// alive after the memtable is gone; a value in an allocation of its own is shared.
 fn detach(ikey_len: usize, value: &Bytes) -> Bytes {
-    let mut varint = [0u8; 10];
-    let entry_len =
-        coding::varint_into(&mut varint, ikey_len as u64).len() + ikey_len + value.len();
-    if entry_len >= OWN_ALLOCATION {
+    if entry_len(ikey_len, value.len()) >= OWN_ALLOCATION {
         value.clone()
     } else {
         Bytes::copy_from_slice(value)
@@ -197,7 +200,7 @@ impl MemTable {
         let ikey_len = user_key.len() + key::TRAILER_LEN;
         let mut varint = [0u8; 10];
         let varint = coding::varint_into(&mut varint, ikey_len as u64);
-        let len = varint.len() + ikey_len + value.len();
+        let len = entry_len(ikey_len, value.len());
         let (bytes, charged) = self.arena.lock().add(len, |buf| {
             buf.extend_from_slice(varint);
             buf.extend_from_slice(user_key);
@@ -533,5 +536,41 @@ mod tests {
         let floor = entry_bytes + 3000 * NODE_BYTES;
         assert!(size >= floor, "{size} < {floor}");
         assert!(size <= floor + floor / 10, "{size} much over {floor}");
+    }
+}
+
+/// The memory a memtable really takes, for the figure in bench/README.md:
+/// `cargo test --release -p strata-engine --lib memtable_bytes_per_entry -- --ignored --nocapture`.
+#[cfg(test)]
+mod measure {
+    use super::*;
+
+    fn rss() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        let pages: usize = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        pages * 4096
+    }
+
+    #[test]
+    #[ignore = "a measurement, not a check: prints RSS per entry"]
+    fn memtable_bytes_per_entry() {
+        let m = MemTable::new();
+        let value = [7u8; 100];
+        let n = 1_000_000u64;
+        let before = rss();
+        for i in 0..n {
+            let k = format!("{:016}", (i * 7919) % n);
+            m.insert(k.as_bytes(), i + 1, Kind::Put, &value);
+        }
+        let used = rss().saturating_sub(before) as u64;
+        eprintln!(
+            "{} bytes per entry by RSS, {} accounted",
+            used / n,
+            m.approximate_size() as u64 / n
+        );
     }
 }
