@@ -1,4 +1,4 @@
-//! Criterion micro-benchmarks of the engine's hot paths: memtable insert and lookup, block
+//! Criterion micro-benchmarks of the engine's hot paths: memtable insert, lookup and scan, block
 //! encode and decode, bloom probe, WAL append, merging-iterator step.
 //!
 //! `cargo bench -p strata-bench --bench hot_paths`
@@ -44,6 +44,9 @@ fn memtable(c: &mut Criterion) {
     }
     g.bench_function("get 100k", |b| {
         b.iter(|| ks.iter().filter(|k| m.get(k)).count())
+    });
+    g.bench_function("scan 100k", |b| {
+        b.iter(|| m.scan().map_err(|e| e.to_string()))
     });
     g.finish();
 }

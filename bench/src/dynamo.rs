@@ -23,6 +23,11 @@ pub trait DynamoApi: Send + Sync {
     fn update_item(&self, request: Value) -> Result<Call<'_, ()>>;
     /// Query; the call returns the number of items.
     fn query(&self, request: Value) -> Result<Call<'_, usize>>;
+    /// Query through the implementation's fastest way to read the items it returns, then
+    /// read attribute `attribute` of each, as a caller using the items would; the call
+    /// returns how many items have it. strata: [`strata_table::Database::query_stored`],
+    /// whose items are read in place ([`strata_table::stored::ReadItem::get`]).
+    fn query_reading(&self, request: Value, attribute: &'static str) -> Result<Call<'_, usize>>;
 }
 
 impl DynamoApi for strata_table::Database {
@@ -62,6 +67,18 @@ impl DynamoApi for strata_table::Database {
         let r = serde_json::from_value(request)?;
         Ok(Box::new(move || {
             Ok(strata_table::Database::query(self, r)?.count as usize)
+        }))
+    }
+
+    fn query_reading(&self, request: Value, attribute: &'static str) -> Result<Call<'_, usize>> {
+        let r = serde_json::from_value(request)?;
+        Ok(Box::new(move || {
+            let items = strata_table::Database::query_stored(self, r)?.items;
+            let mut found = 0;
+            for item in items.iter().flatten() {
+                found += usize::from(item.get(attribute)?.is_some());
+            }
+            Ok(found)
         }))
     }
 }

@@ -171,12 +171,17 @@ pub fn run(
             let partitions = n / 100;
             for _ in 0..partitions.max(1) * 2 {
                 key(rng.gen_range(0..partitions.max(1)), p.key_size, &mut kb);
-                let call = db.query(json!({"TableName": "bench",
+                let request = json!({"TableName": "bench",
                     "KeyConditionExpression": "pk = :p",
-                    "ExpressionAttributeValues": {":p": {"S": String::from_utf8_lossy(&kb)}}}))?;
+                    "ExpressionAttributeValues": {":p": {"S": String::from_utf8_lossy(&kb)}}});
+                let call = if name == "table-query100-read" {
+                    db.query_reading(request, "v")?
+                } else {
+                    db.query(request)?
+                };
                 let count = run.timed(call)?;
                 if count != 100 {
-                    return Err(format!("table-query100: {count} items in a partition").into());
+                    return Err(format!("{name}: {count} items in a partition with v").into());
                 }
             }
         }

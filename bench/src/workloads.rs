@@ -32,7 +32,9 @@ pub const ALL: &[&str] = &[
 pub const TRANSACTIONS: &[&str] = &["txn-readwrite", "txn-readwrite-zipf", "txn-conflict-rate"];
 
 /// The table-layer workloads (strata only): PutItem, GetItem, UpdateItem of single items
-/// and Query of 100-item partitions, over a table of `--num`/10 items; `scan100` is the raw
+/// and Query of 100-item partitions, over a table of `--num`/10 items (`table-query100-read`:
+/// the same Query through the fastest API each implementation has for reading its items,
+/// reading attribute `v` of each, see [`crate::dynamo::DynamoApi::query_reading`]); `scan100` is the raw
 /// engine's equivalent of one such Query (a seek and 100 steps), for the overhead ratio;
 /// `table-put-stream` is `table-put` on a table with a NEW_AND_OLD_IMAGES stream;
 /// `table-put-gsi0`/`1`/`5` are `table-put` with five GSI attributes per item, on tables with
@@ -44,6 +46,7 @@ pub const TABLE: &[&str] = &[
     "table-get",
     "table-update",
     "table-query100",
+    "table-query100-read",
     "table-put-gsi0",
     "table-put-gsi1",
     "table-put-gsi5",

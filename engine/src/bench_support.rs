@@ -30,6 +30,18 @@ impl Memtable {
     pub fn get(&self, key: &[u8]) -> bool {
         self.0.get(key, key::MAX_SEQUENCE).is_some()
     }
+
+    /// Walks every entry in order, reading each value in place; returns the value bytes seen.
+    pub fn scan(&self) -> Result<usize> {
+        let mut it = self.0.iter();
+        it.seek_to_first()?;
+        let mut bytes = 0;
+        while it.valid() {
+            bytes += it.value_ref().len();
+            it.next()?;
+        }
+        Ok(bytes)
+    }
 }
 
 /// Encodes sorted `(user key, value)` pairs into a block (restart interval 16).

@@ -51,6 +51,27 @@ pub fn dump_table(path: &Path, entries: bool) -> Result<String> {
         "raw key bytes: {}, raw value bytes: {}",
         p.raw_key_bytes, p.raw_value_bytes
     );
+    let l = table.layout()?;
+    let per_entry = |bytes: u64| bytes as f64 / p.num_entries.max(1) as f64;
+    let _ = writeln!(
+        out,
+        "data blocks: {} ({} bytes, {:.1} per entry, {:.3} of the raw key and value bytes)",
+        l.data_blocks,
+        l.data_bytes,
+        per_entry(l.data_bytes),
+        l.data_bytes as f64 / (p.raw_key_bytes + p.raw_value_bytes).max(1) as f64
+    );
+    let _ = writeln!(
+        out,
+        "index block: {} bytes ({:.2} per entry), filter block: {} bytes ({:.2} per entry), \
+         props block: {} bytes, footer: {} bytes",
+        l.index_bytes,
+        per_entry(l.index_bytes),
+        l.filter_bytes,
+        per_entry(l.filter_bytes),
+        l.props_bytes,
+        l.footer_bytes
+    );
     let mut it = table.iter();
     it.seek_to_first()?;
     let mut n = 0u64;
@@ -174,10 +195,38 @@ mod tests {
             out.contains("entries: 100") && out.contains("k042 @"),
             "{out}"
         );
+        assert!(out.contains("data blocks: 1 ("), "{out}");
         let mut bytes = std::fs::read(&sst).unwrap();
         bytes[20] ^= 0xff;
         std::fs::write(&sst, bytes).unwrap();
         let err = dump_table(&sst, false).unwrap_err();
         assert!(err.is_corruption(), "{err}");
+    }
+
+    #[test]
+    fn a_tables_layout_accounts_for_every_byte_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::Options::default();
+        let db = crate::Db::open(dir.path(), opts).unwrap();
+        for i in 0..5000 {
+            db.put(format!("key{i:06}"), format!("value {i} ").repeat(8))
+                .unwrap();
+        }
+        db.flush().unwrap();
+        db.close().unwrap();
+        let sst = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "sst"))
+            .unwrap();
+        let file = StdFs.open(&sst).unwrap();
+        let table = Table::open(file, sst.clone(), 0, Arc::new(BlockCache::new(0))).unwrap();
+        let l = table.layout().unwrap();
+        assert!(l.data_blocks > 10, "{l:?}");
+        assert_eq!(
+            l.data_bytes + l.index_bytes + l.filter_bytes + l.props_bytes + l.footer_bytes,
+            table.size(),
+            "{l:?}"
+        );
     }
 }

@@ -13,7 +13,8 @@ use crate::iter::InternalIterator;
 use crate::key::{self, Kind};
 use crate::Result;
 use bytes::{Bytes, BytesMut};
-use crossbeam_skiplist::SkipMap;
+use crossbeam_epoch as epoch;
+use crossbeam_skiplist::base::SkipList;
 use parking_lot::Mutex;
 use std::cmp::Ordering as CmpOrdering;
 use std::ops::Bound;
@@ -41,17 +42,6 @@ const OWN_ALLOCATION: usize = MAX_ARENA_CHUNK / 8;
 fn entry_len(ikey_len: usize, value_len: usize) -> usize {
     let mut varint = [0u8; 10];
     coding::varint_into(&mut varint, ikey_len as u64).len() + ikey_len + value_len
-}
-
-/// A value to hand out of the memtable. A value in an arena chunk is copied, so that a caller
-/// keeping it (a user holding a `get` result) does not keep the whole chunk (up to 1 MiB)
-/// alive after the memtable is gone; a value in an allocation of its own is shared.
-fn detach(ikey_len: usize, value: &Bytes) -> Bytes {
-    if entry_len(ikey_len, value.len()) >= OWN_ALLOCATION {
-        value.clone()
-    } else {
-        Bytes::copy_from_slice(value)
-    }
 }
 
 /// A memtable entry: `[varint internal-key length][internal key][value]`, with the first 16
@@ -112,10 +102,22 @@ impl Entry {
         &self.bytes[start..end]
     }
 
-    /// The internal key and value as handles into the arena chunk.
-    fn split(&self) -> (Bytes, Bytes) {
-        let (start, end) = self.key_range();
-        (self.bytes.slice(start..end), self.bytes.slice(end..))
+    /// The value, borrowed.
+    fn value(&self) -> &[u8] {
+        &self.bytes[self.key_range().1..]
+    }
+
+    /// The value to hand out of the memtable. A value in an arena chunk is copied, so that a
+    /// caller keeping it (a user holding a `get` result) does not keep the whole chunk (up to
+    /// 1 MiB) alive after the memtable is gone; a value in an allocation of its own (the
+    /// entry is [`OWN_ALLOCATION`] bytes or more) is shared.
+    fn detached_value(&self) -> Bytes {
+        let end = self.key_range().1;
+        if self.bytes.len() >= OWN_ALLOCATION {
+            self.bytes.slice(end..)
+        } else {
+            Bytes::copy_from_slice(&self.bytes[end..])
+        }
     }
 }
 
@@ -177,7 +179,10 @@ impl Arena {
 /// on the read side (inserts serialize on the arena's short lock); every internal key is unique
 /// (it carries its sequence number), so an insert never replaces.
 pub(crate) struct MemTable {
-    map: SkipMap<Entry, ()>,
+    /// The skiplist's base API: a reader walks entries under one epoch guard, with no
+    /// reference count taken and dropped per entry (as the `SkipMap` wrapper does). Nothing
+    /// is ever removed, so an entry seen under a guard stays linked.
+    map: SkipList<Entry, ()>,
     arena: Mutex<Arena>,
     /// Approximate bytes held: entry bytes, chunk tails left unused, and per-node overhead.
     size: AtomicUsize,
@@ -186,7 +191,7 @@ pub(crate) struct MemTable {
 impl MemTable {
     pub(crate) fn new() -> Self {
         MemTable {
-            map: SkipMap::new(),
+            map: SkipList::new(epoch::default_collector().clone()),
             arena: Mutex::new(Arena {
                 chunk: BytesMut::new(),
                 next_chunk: MIN_ARENA_CHUNK,
@@ -208,21 +213,22 @@ impl MemTable {
             buf.extend_from_slice(value);
         });
         self.size.fetch_add(charged + NODE_BYTES, Ordering::Relaxed);
-        self.map.insert(Entry::new(bytes), ());
+        let guard = &epoch::pin();
+        self.map.insert(Entry::new(bytes), (), guard).release(guard);
     }
 
     /// The newest entry for `user_key` with a sequence number `<= read_seq`.
     pub(crate) fn get(&self, user_key: &[u8], read_seq: u64) -> Option<(Kind, Bytes)> {
         let seek = Entry::search(&key::encode(user_key, read_seq, Kind::SEEK));
-        let entry = self.map.lower_bound(Bound::Included(&seek))?;
+        let guard = &epoch::pin();
+        let entry = self.map.lower_bound(Bound::Included(&seek), guard)?;
         let found = entry.key();
         let ikey = found.ikey();
         if key::user_key(ikey) != user_key {
             return None;
         }
         let kind = key::kind_of(ikey)?;
-        let (ikey, value) = found.split();
-        Some((kind, detach(ikey.len(), &value)))
+        Some((kind, found.detached_value()))
     }
 
     /// Approximate bytes held.
@@ -260,8 +266,9 @@ const MAX_CHUNK: usize = 256;
 /// re-seeks when a run is used up, so each step is amortised O(1).
 pub(crate) struct MemTableIter {
     mem: Arc<MemTable>,
-    /// Entries in the direction of travel; `buf[idx]` is current.
-    buf: Vec<(Bytes, Bytes)>,
+    /// Entries in the direction of travel (handles: one reference count each); `buf[idx]`
+    /// is current.
+    buf: Vec<Entry>,
     idx: usize,
     forward: bool,
     /// Size of the next refill; grows while scanning.
@@ -274,13 +281,14 @@ impl MemTableIter {
         self.buf.clear();
         self.idx = 0;
         self.forward = forward;
+        let guard = &epoch::pin();
         let mut entry = if forward {
-            self.mem.map.lower_bound(from)
+            self.mem.map.lower_bound(from, guard)
         } else {
-            self.mem.map.upper_bound(from)
+            self.mem.map.upper_bound(from, guard)
         };
         while let Some(e) = entry {
-            self.buf.push(e.key().split());
+            self.buf.push(e.key().clone());
             if self.buf.len() >= self.chunk {
                 break;
             }
@@ -304,12 +312,12 @@ impl MemTableIter {
         if self.forward == forward {
             self.idx += 1;
             if self.idx == self.buf.len() {
-                if let Some(last) = self.buf.last().map(|(k, _)| Entry::search(k)) {
+                if let Some(last) = self.buf.last().cloned() {
                     self.fill(Bound::Excluded(&last), forward);
                 }
             }
         } else {
-            let cur = Entry::search(&self.buf[self.idx].0);
+            let cur = self.buf[self.idx].clone();
             self.seek_from(Bound::Excluded(&cur), forward);
         }
     }
@@ -321,12 +329,15 @@ impl InternalIterator for MemTableIter {
     }
 
     fn key(&self) -> &[u8] {
-        &self.buf[self.idx].0
+        self.buf[self.idx].ikey()
     }
 
     fn value(&self) -> Bytes {
-        let (ikey, value) = &self.buf[self.idx];
-        detach(ikey.len(), value)
+        self.buf[self.idx].detached_value()
+    }
+
+    fn value_ref(&self) -> &[u8] {
+        self.buf[self.idx].value()
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {

@@ -130,40 +130,44 @@ fn check_range(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
 }
 
 fn check_cursor_walk(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
-    // Random seeks and zig-zag steps against the model.
+    // Random seeks and zig-zag steps against the model; the value is read both borrowed and
+    // owned at every step, in either direction.
+    let at = |c: &strata_engine::Cursor| {
+        c.key().map(|k| {
+            let v = c.value().unwrap_or_default().to_vec();
+            assert_eq!(
+                c.value_bytes().as_deref(),
+                Some(&v[..]),
+                "owned value of {k:?}"
+            );
+            (k.to_vec(), v)
+        })
+    };
+    let entry = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
     let mut c = db.cursor();
     let target = random_key(rng);
     c.seek(&target).unwrap();
-    let mut expect = model.range(target.clone()..).next().map(|(k, _)| k.clone());
+    let mut expect = model.range(target.clone()..).next().map(entry);
     for _ in 0..20 {
-        assert_eq!(
-            c.key().map(<[u8]>::to_vec),
-            expect,
-            "cursor after seek/steps"
-        );
-        let Some(cur) = expect.clone() else { break };
+        assert_eq!(at(&c), expect, "cursor after seek/steps");
+        let Some((cur, _)) = expect.clone() else {
+            break;
+        };
         if rng.gen_bool(0.5) {
             c.next().unwrap();
             expect = model
                 .range::<Vec<u8>, _>((Bound::Excluded(cur), Bound::Unbounded))
                 .next()
-                .map(|(k, _)| k.clone());
+                .map(entry);
         } else {
             c.prev().unwrap();
-            expect = model.range(..cur).next_back().map(|(k, _)| k.clone());
+            expect = model.range(..cur).next_back().map(entry);
         }
     }
     let target = random_key(rng);
     c.seek_for_prev(&target).unwrap();
-    let expect = model
-        .range(..=target)
-        .next_back()
-        .map(|(k, v)| (k.clone(), v.clone()));
-    assert_eq!(
-        c.key()
-            .map(|k| (k.to_vec(), c.value().unwrap_or_default().to_vec())),
-        expect
-    );
+    let expect = model.range(..=target).next_back().map(entry);
+    assert_eq!(at(&c), expect);
 }
 
 fn run(seed: u64, ops: usize) {

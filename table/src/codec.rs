@@ -85,8 +85,12 @@ pub(crate) fn get_bytes<'a>(src: &mut &'a [u8]) -> Result<&'a [u8], String> {
 }
 
 fn get_string(src: &mut &[u8]) -> Result<String, String> {
-    let b = get_bytes(src)?;
-    String::from_utf8(b.to_vec()).map_err(|_| "string is not UTF-8".to_owned())
+    utf8(get_bytes(src)?).map(str::to_owned)
+}
+
+/// `b` as a string, if it is UTF-8 (checked with SIMD: stored strings are often long).
+pub(crate) fn utf8(b: &[u8]) -> Result<&str, String> {
+    simdutf8::basic::from_utf8(b).map_err(|_| "string is not UTF-8".to_owned())
 }
 
 /// A count of elements, each at least one byte: bounded by what is left.
@@ -195,7 +199,7 @@ pub(crate) fn ascending<T: Ord + ?Sized>(last: Option<&T>, next: &T) -> Result<(
     }
 }
 
-fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String> {
+pub(crate) fn decode_value(src: &mut &[u8], depth: usize) -> Result<AttributeValue, String> {
     if depth > MAX_NESTING {
         return Err("nesting too deep".into());
     }

@@ -182,35 +182,41 @@ pub fn read_page(
     if empty || spec.limit == Some(0) {
         return Ok(page);
     }
-    let iter = snapshot.range(items, (lo, hi));
-    let iter: Box<dyn Iterator<Item = strata_engine::Result<(bytes::Bytes, bytes::Bytes)>>> =
-        if spec.reverse {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
+    // A cursor rather than an iterator: keys and values are borrowed where they lie (a
+    // block, a memtable entry), not copied out for each item.
+    let mut cursor = snapshot.cursor(items, (lo, hi));
+    if spec.reverse {
+        cursor.seek_to_last()?;
+    } else {
+        cursor.seek_to_first()?;
+    }
     // Items read whole and not looked at stay as stored.
     let stored = spec.keep_stored
         && spec.load.is_none()
         && spec.filter.is_none()
         && spec.project.is_none()
         && !spec.count_only;
-    for entry in iter {
-        let (key, value) = entry?;
-        if stored {
-            let (item, size) = ReadItem::stored(value)?;
+    while let Some(key) = cursor.key() {
+        let evaluated = if stored {
+            let (item, size) = ReadItem::stored(cursor.value_bytes().unwrap_or_default())?;
             page.scanned += 1;
             page.bytes += size;
             page.items.push(item);
-        } else if !evaluate(&mut page, &key, &value, spec)? {
-            continue;
-        }
+            true
+        } else {
+            evaluate(&mut page, key, cursor.value().unwrap_or_default(), spec)?
+        };
         let full = spec.limit.is_some_and(|l| page.scanned >= l) || page.bytes >= PAGE_BYTES;
-        if full {
+        if evaluated && full {
             // DynamoDB reports where it stopped even when nothing follows, except that it
             // knows the end of a page that hit neither limit.
-            page.last_evaluated_key = Some((spec.last_key)(&key)?);
+            page.last_evaluated_key = Some((spec.last_key)(key)?);
             break;
+        }
+        if spec.reverse {
+            cursor.prev()?;
+        } else {
+            cursor.next()?;
         }
     }
     Ok(page)

@@ -15,7 +15,7 @@
 use crate::codec::{self, tag};
 use crate::model::QueryOutput;
 use crate::number::Number;
-use crate::value::{Item, MAX_NESTING};
+use crate::value::{AttributeValue, Item, MAX_NESTING};
 use crate::{Result, TableError};
 use base64::Engine;
 use bytes::Bytes;
@@ -42,6 +42,26 @@ impl ReadItem {
         let size = walk(&bytes, false)
             .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
         Ok((ReadItem(Repr::Stored(bytes)), size))
+    }
+
+    /// Attribute `name`'s value, decoded alone: a stored item's other attributes are passed
+    /// over, not decoded. `None` when the item has no such attribute.
+    ///
+    /// ```
+    /// # use strata_table::{stored::ReadItem, AttributeValue, Item};
+    /// let item = Item::from([("v".to_owned(), AttributeValue::s("x"))]);
+    /// let (read, _) = ReadItem::stored(strata_table::codec::encode_item(&item).into())?;
+    /// assert_eq!(read.get("v")?, Some(AttributeValue::s("x")));
+    /// assert_eq!(read.get("w")?, None);
+    /// # Ok::<(), strata_table::TableError>(())
+    /// ```
+    pub fn get(&self, name: &str) -> Result<Option<AttributeValue>> {
+        let bytes = match &self.0 {
+            Repr::Decoded(item) => return Ok(item.get(name).cloned()),
+            Repr::Stored(bytes) => bytes,
+        };
+        find(bytes, name.as_bytes())
+            .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))
     }
 
     /// The item, decoded.
@@ -108,6 +128,30 @@ pub fn check(src: &[u8]) -> std::result::Result<usize, String> {
     walk(src, true)
 }
 
+/// The value of attribute `name` in the encoded item `src`, decoded. Names are stored in
+/// ascending order, so the search ends at the first name past `name`.
+fn find(src: &[u8], name: &[u8]) -> std::result::Result<Option<AttributeValue>, String> {
+    let (&version, mut src) = src.split_first().ok_or("empty item")?;
+    if version != codec::VERSION {
+        return Err(format!("unknown item format version {version}"));
+    }
+    let n = codec::get_count(&mut src)?;
+    for _ in 0..n {
+        let here = codec::get_bytes(&mut src)?;
+        match here.cmp(name) {
+            std::cmp::Ordering::Less => {
+                check_value(&mut src, 0, false)?;
+            }
+            std::cmp::Ordering::Equal => {
+                codec::utf8(here)?;
+                return codec::decode_value(&mut src, 0).map(Some);
+            }
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    Ok(None)
+}
+
 /// [`check`], with strings checked for UTF-8 only when `strict`.
 fn walk(src: &[u8], strict: bool) -> std::result::Result<usize, String> {
     let (&version, mut src) = src.split_first().ok_or("empty item")?;
@@ -150,7 +194,7 @@ fn string<'b>(
 ) -> std::result::Result<usize, String> {
     let b = codec::get_bytes(src)?;
     if utf8 {
-        str_of(b)?;
+        codec::utf8(b)?;
     }
     codec::ascending(last.replace(b), b)?;
     Ok(b.len())
@@ -207,10 +251,6 @@ fn check_value(src: &mut &[u8], depth: usize, strict: bool) -> std::result::Resu
     })
 }
 
-fn str_of(b: &[u8]) -> std::result::Result<&str, String> {
-    simdutf8::basic::from_utf8(b).map_err(|_| "string is not UTF-8".to_owned())
-}
-
 fn damaged<E: serde::ser::Error>(e: String) -> E {
     E::custom(format!("an item is damaged: {e}"))
 }
@@ -240,8 +280,8 @@ impl Serialize for Fields<'_, '_> {
         let n = advance(self.src, codec::get_count).map_err(damaged)?;
         let mut map = ser.serialize_map(Some(n))?;
         for _ in 0..n {
-            let name =
-                advance(self.src, |src| codec::get_bytes(src).and_then(str_of)).map_err(damaged)?;
+            let name = advance(self.src, |src| codec::get_bytes(src).and_then(codec::utf8))
+                .map_err(damaged)?;
             map.serialize_entry(name, &Value(self.src, self.depth))?;
         }
         let rest = self.src.get().len();
@@ -300,7 +340,7 @@ fn member<'b>(
     t: u8,
 ) -> std::result::Result<std::borrow::Cow<'b, str>, String> {
     advance(src, |src| match t {
-        tag::S => Ok(codec::get_bytes(src).and_then(str_of)?.into()),
+        tag::S => Ok(codec::get_bytes(src).and_then(codec::utf8)?.into()),
         tag::N => Number::decode_key(src)
             .map(|n| n.to_string().into())
             .ok_or_else(|| "malformed number".to_owned()),
@@ -402,6 +442,29 @@ mod tests {
     }
 
     #[test]
+    fn get_reads_one_attribute_as_the_decoded_item_has_it() {
+        let item = sample();
+        let encoded = codec::encode_item(&item);
+        let (stored, _) = ReadItem::stored(encoded.into()).unwrap();
+        let decoded = ReadItem::from(item.clone());
+        let absent = ["", "a", "c", "mm", "zz", "s\0"];
+        for name in item.keys().map(String::as_str).chain(absent) {
+            assert_eq!(
+                stored.get(name).unwrap(),
+                item.get(name).cloned(),
+                "{name:?}"
+            );
+            assert_eq!(
+                decoded.get(name).unwrap(),
+                item.get(name).cloned(),
+                "{name:?}"
+            );
+        }
+        let (empty, _) = ReadItem::stored(codec::encode_item(&Item::new()).into()).unwrap();
+        assert_eq!(empty.get("s").unwrap(), None);
+    }
+
+    #[test]
     fn a_string_that_is_not_utf8_fails_serialization_and_decoding() {
         let mut encoded = codec::encode_item(&sample());
         let at = encoded
@@ -438,7 +501,18 @@ mod tests {
                 let decoded = codec::decode_item(&bad);
                 // The check accepts exactly what decoding accepts, with the same size.
                 assert_eq!(checked.is_ok(), decoded.is_ok(), "byte {i} ^ {flip:#x}");
+                // Reading one attribute never panics; of an item that decodes, it reads
+                // what the decoded item holds.
+                let read = ReadItem(Repr::Stored(Bytes::copy_from_slice(&bad)));
+                let got: Vec<_> = sample().keys().map(|name| read.get(name)).collect();
                 if let (Ok(size), Ok(item)) = (checked, decoded) {
+                    for (name, got) in sample().keys().zip(got) {
+                        assert_eq!(
+                            got.unwrap(),
+                            item.get(name).cloned(),
+                            "byte {i} ^ {flip:#x}"
+                        );
+                    }
                     assert_eq!(size, item_size(&item));
                     // The same item (a flip may leave names or set members out of order,
                     // which decoding re-sorts).

@@ -91,4 +91,13 @@ impl DynamoApi for Dynoxide {
         let r = serde_json::from_value(request)?;
         Ok(Box::new(move || Ok(self.db.query(r)?.count)))
     }
+
+    fn query_reading(&self, request: Value, attribute: &'static str) -> Result<Call<'_, usize>> {
+        // Dynoxide's query returns its items decoded: reading one is a map lookup.
+        let r = serde_json::from_value(request)?;
+        Ok(Box::new(move || {
+            let items = self.db.query(r)?.items.unwrap_or_default();
+            Ok(items.iter().filter(|i| i.get(attribute).is_some()).count())
+        }))
+    }
 }

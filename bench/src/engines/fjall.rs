@@ -1,4 +1,9 @@
 //! fjall 3 (an LSM tree in Rust), one keyspace.
+//!
+//! fjall's journal buffers writes in the process (an 8 KiB `BufWriter`) until a `persist`:
+//! an acknowledged write is lost if the process is killed, where strata's and RocksDB's are
+//! in the kernel's page cache when the write returns. With `STRATA_BENCH_FJALL_PERSIST=1`
+//! every write is followed by `persist(PersistMode::Buffer)`, the same guarantee as theirs.
 
 use super::{Config, Engine, Result};
 use fjall::config::CompressionPolicy;
@@ -8,6 +13,8 @@ use std::path::Path;
 pub struct Fjall {
     db: Database,
     ks: Keyspace,
+    /// Hand every write to the OS before it returns (`STRATA_BENCH_FJALL_PERSIST=1`).
+    persist_each: bool,
 }
 
 impl Fjall {
@@ -23,17 +30,32 @@ impl Fjall {
                 o.data_block_compression_policy(CompressionPolicy::disabled())
             }
         })?;
-        Ok(Fjall { db, ks })
+        let persist_each = std::env::var_os("STRATA_BENCH_FJALL_PERSIST").is_some_and(|v| v == "1");
+        Ok(Fjall {
+            db,
+            ks,
+            persist_each,
+        })
+    }
+}
+
+impl Fjall {
+    /// After a write: fsync when the workload asks; else, with `persist_each`, hand the
+    /// journal's buffer to the OS.
+    fn persist(&self, sync: bool) -> Result<()> {
+        if sync {
+            self.db.persist(PersistMode::SyncData)?;
+        } else if self.persist_each {
+            self.db.persist(PersistMode::Buffer)?;
+        }
+        Ok(())
     }
 }
 
 impl Engine for Fjall {
     fn put(&self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
         self.ks.insert(key, value)?;
-        if sync {
-            self.db.persist(PersistMode::SyncData)?;
-        }
-        Ok(())
+        self.persist(sync)
     }
 
     fn get(&self, key: &[u8]) -> Result<bool> {
@@ -42,10 +64,7 @@ impl Engine for Fjall {
 
     fn delete(&self, key: &[u8], sync: bool) -> Result<()> {
         self.ks.remove(key)?;
-        if sync {
-            self.db.persist(PersistMode::SyncData)?;
-        }
-        Ok(())
+        self.persist(sync)
     }
 
     fn scan(&self, reverse: bool) -> Result<u64> {

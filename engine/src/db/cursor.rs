@@ -46,6 +46,9 @@ pub struct Cursor {
     direction: Direction,
     valid: bool,
     key: Vec<u8>,
+    /// The current value when going backwards (the internal iterator has moved past the
+    /// key's entries). Going forwards the internal iterator sits at the current entry
+    /// ([`Direction::Forward`]), and the value is read from it there: no copy per step.
     value: Bytes,
     /// The key a forward step is leaving (its older versions are skipped), kept to reuse its
     /// allocation: a step then allocates nothing.
@@ -113,14 +116,23 @@ impl Cursor {
         self.valid.then_some(&self.key[..])
     }
 
-    /// The current value, if the cursor is at an entry.
+    /// The current value, if the cursor is at an entry: borrowed, valid until the cursor
+    /// moves.
     pub fn value(&self) -> Option<&[u8]> {
-        self.valid.then_some(&self.value[..])
+        self.valid.then(|| match self.direction {
+            Direction::Forward => self.iter.value_ref(),
+            Direction::Reverse => &self.value[..],
+        })
     }
 
-    /// The current value as shared bytes (no copy).
+    /// The current value as owned bytes, which the caller may keep: shared with a table
+    /// block, or a copy of a small value in a memtable (so that keeping it does not keep the
+    /// memtable's arena alive).
     pub fn value_bytes(&self) -> Option<Bytes> {
-        self.valid.then(|| self.value.clone())
+        self.valid.then(|| match self.direction {
+            Direction::Forward => self.iter.value(),
+            Direction::Reverse => self.value.clone(),
+        })
     }
 
     fn above_upper(&self, user_key: &[u8]) -> bool {
@@ -296,7 +308,6 @@ impl Cursor {
                 Some(Kind::Put) => {
                     self.key.clear();
                     self.key.extend_from_slice(uk);
-                    self.value = self.iter.value();
                     self.valid = true;
                     return Ok(());
                 }
@@ -425,15 +436,18 @@ impl DbIter {
             }
         }
         let key = Bytes::copy_from_slice(key);
-        // The cursor's copy of the value is not read again (the next step replaces it): hand
-        // it over rather than clone it (a shared, atomically counted reference).
+        // A backward cursor's copy of the value is not read again (the next step replaces
+        // it): hand it over rather than clone it (a shared, atomically counted reference).
         let this = if from_back {
             self.back.as_mut()
         } else {
             self.front.as_mut()
         };
         let value = this
-            .map(|c| std::mem::take(&mut c.value))
+            .map(|c| match c.direction {
+                Direction::Forward => c.iter.value(),
+                Direction::Reverse => std::mem::take(&mut c.value),
+            })
             .unwrap_or_default();
         Some(Ok((key, value)))
     }

@@ -89,7 +89,7 @@ struct FileData {
     data: Vec<u8>,
     /// How much of `data` survives a crash.
     synced_len: usize,
-    /// The append position.
+    /// The append position. **Invariant:** `len <= data.len()`.
     len: usize,
     /// The append position at the last sync: a crash turns later appends inside the surviving
     /// length back into the zeros they overwrote.
@@ -99,12 +99,12 @@ struct FileData {
 impl FileData {
     /// Writes `bytes` at the append position.
     fn write_at_end(&mut self, bytes: &[u8]) {
-        let end = self.len + bytes.len();
-        if end > self.data.len() {
-            self.data.resize(end, 0);
-        }
-        self.data[self.len..end].copy_from_slice(bytes);
-        self.len = end;
+        // Overwrites what lies past the append position (a zero-filled tail), then extends:
+        // each byte is written once.
+        let over = (self.data.len() - self.len).min(bytes.len());
+        self.data[self.len..self.len + over].copy_from_slice(&bytes[..over]);
+        self.data.extend_from_slice(&bytes[over..]);
+        self.len += bytes.len();
     }
 
     /// Makes everything written durable.

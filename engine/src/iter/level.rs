@@ -91,6 +91,10 @@ impl InternalIterator for LevelIter {
             .map_or_else(Bytes::new, |(_, it)| it.value())
     }
 
+    fn value_ref(&self) -> &[u8] {
+        self.current.as_ref().map_or(&[], |(_, it)| it.value_ref())
+    }
+
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         // The first file whose largest key is >= target.
         let i = self

@@ -139,6 +139,10 @@ impl InternalIterator for MergingIterator {
         self.children[self.current.unwrap_or(0)].value()
     }
 
+    fn value_ref(&self) -> &[u8] {
+        self.children[self.current.unwrap_or(0)].value_ref()
+    }
+
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.position_all(Direction::Forward, |c| c.seek(target))
     }

@@ -24,8 +24,12 @@ pub(crate) trait InternalIterator: Send {
     fn valid(&self) -> bool;
     /// The current entry's encoded internal key. Only when `valid()`.
     fn key(&self) -> &[u8];
-    /// The current entry's value. Only when `valid()`.
+    /// The current entry's value, owned: shared with the source where that pins nothing large,
+    /// copied otherwise (see the memtable's). Only when `valid()`.
     fn value(&self) -> Bytes;
+    /// The current entry's value, borrowed until the iterator moves: no copy and no reference
+    /// count. Only when `valid()`.
+    fn value_ref(&self) -> &[u8];
     /// Moves to the first entry `>= target`.
     fn seek(&mut self, target: &[u8]) -> Result<()>;
     /// Moves to the first entry.
@@ -94,6 +98,9 @@ pub(crate) mod testing {
         }
         fn value(&self) -> Bytes {
             self.entries[self.pos.unwrap_or(0)].1.clone()
+        }
+        fn value_ref(&self) -> &[u8] {
+            &self.entries[self.pos.unwrap_or(0)].1
         }
         fn seek(&mut self, target: &[u8]) -> Result<()> {
             self.step()?;

@@ -299,6 +299,10 @@ impl InternalIterator for BlockIter {
         self.block.data.slice(self.value.0..self.value.1)
     }
 
+    fn value_ref(&self) -> &[u8] {
+        &self.block.data[self.value.0..self.value.1]
+    }
+
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         // Find the last restart point whose key is < target.
         let (mut lo, mut hi) = (0usize, self.block.num_restarts);

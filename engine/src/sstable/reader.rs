@@ -3,7 +3,9 @@
 use super::block::{Block, BlockIter};
 use super::cache::BlockCache;
 use super::filter::Bloom;
-use super::format::{read_block, read_block_contents, BlockHandle, Footer, FOOTER_SIZE};
+use super::format::{
+    read_block, read_block_contents, BlockHandle, Footer, FOOTER_SIZE, TRAILER_SIZE,
+};
 use super::TableProps;
 use crate::fs::{FileSystem, RandomAccessFile};
 use crate::iter::InternalIterator;
@@ -28,6 +30,8 @@ pub(crate) struct Table {
     index: Arc<Block>,
     bloom: Option<Bloom>,
     props: TableProps,
+    /// Where the index, filter and props blocks lie (for [`Table::layout`]).
+    footer: Footer,
     cache: Arc<BlockCache>,
     /// Set when the file left the tree: the file is deleted when the last reader drops.
     obsolete: parking_lot::Mutex<Option<Arc<dyn FileSystem>>>,
@@ -92,6 +96,7 @@ impl Table {
             index,
             bloom,
             props,
+            footer,
             cache,
             obsolete: parking_lot::Mutex::new(None),
         })
@@ -107,19 +112,47 @@ impl Table {
         &self.props
     }
 
+    /// Where the file's bytes go, by block kind, from the footer and the index (no data block
+    /// is read). Each kind's bytes include its blocks' trailers.
+    pub(crate) fn layout(&self) -> Result<Layout> {
+        let trailer = TRAILER_SIZE as u64;
+        let mut layout = Layout {
+            data_blocks: 0,
+            data_bytes: 0,
+            index_bytes: self.footer.index.size + trailer,
+            filter_bytes: self.footer.filter.size + trailer,
+            props_bytes: self.footer.props.size + trailer,
+            footer_bytes: FOOTER_SIZE as u64,
+        };
+        let mut index = BlockIter::new(self.index.clone());
+        index.seek_to_first()?;
+        while index.valid() {
+            let handle = self.handle(index.value_ref())?;
+            layout.data_blocks += 1;
+            layout.data_bytes += handle.size + trailer;
+            index.next()?;
+        }
+        Ok(layout)
+    }
+
     /// Memory held outside the block cache (index and filter).
     pub(crate) fn pinned_memory(&self) -> usize {
         self.index.size() + self.bloom.as_ref().map_or(0, Bloom::size)
     }
 
-    fn data_block(&self, handle_bytes: &[u8]) -> Result<Arc<Block>> {
-        let handle = BlockHandle::decode(handle_bytes).ok_or_else(|| {
+    /// A data block's handle, as an index entry's value holds it.
+    fn handle(&self, handle_bytes: &[u8]) -> Result<BlockHandle> {
+        BlockHandle::decode(handle_bytes).ok_or_else(|| {
             Error::corruption(
                 self.path.as_path(),
                 self.index.offset(),
                 "index block holds a malformed block handle",
             )
-        })?;
+        })
+    }
+
+    fn data_block(&self, handle_bytes: &[u8]) -> Result<Arc<Block>> {
+        let handle = self.handle(handle_bytes)?;
         if let Some(block) = self.cache.get(self.number, handle.offset) {
             return Ok(block);
         }
@@ -165,6 +198,23 @@ impl Table {
             data: None,
         }
     }
+}
+
+/// Where a table file's bytes go ([`Table::layout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Number of data blocks.
+    pub(crate) data_blocks: u64,
+    /// Bytes of data blocks as stored (compressed), trailers included.
+    pub(crate) data_bytes: u64,
+    /// Bytes of the index block, trailer included.
+    pub(crate) index_bytes: u64,
+    /// Bytes of the bloom filter block, trailer included.
+    pub(crate) filter_bytes: u64,
+    /// Bytes of the props block, trailer included.
+    pub(crate) props_bytes: u64,
+    /// Bytes of the footer.
+    pub(crate) footer_bytes: u64,
 }
 
 /// A two-level cursor: the index block picks the data block, a block cursor walks it.
@@ -232,6 +282,10 @@ impl InternalIterator for TableIter {
 
     fn value(&self) -> Bytes {
         self.data.as_ref().map_or_else(Bytes::new, |d| d.value())
+    }
+
+    fn value_ref(&self) -> &[u8] {
+        self.data.as_ref().map_or(&[], |d| d.value_ref())
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
