@@ -102,11 +102,6 @@ impl Entry {
         &self.bytes[start..end]
     }
 
-    /// The value, borrowed.
-    fn value(&self) -> &[u8] {
-        &self.bytes[self.key_range().1..]
-    }
-
     /// The value to hand out of the memtable. A value in an arena chunk is copied, so that a
     /// caller keeping it (a user holding a `get` result) does not keep the whole chunk (up to
     /// 1 MiB) alive after the memtable is gone; a value in an allocation of its own (the
@@ -252,6 +247,7 @@ impl MemTable {
             mem: self.clone(),
             buf: Vec::new(),
             idx: 0,
+            key_at: (0, 0),
             forward: true,
             chunk: MIN_CHUNK,
         }
@@ -270,6 +266,9 @@ pub(crate) struct MemTableIter {
     /// is current.
     buf: Vec<Entry>,
     idx: usize,
+    /// Where the internal key of `buf[idx]` starts and ends in its bytes, decoded once per
+    /// step (a merge asks for the current key several times per step).
+    key_at: (usize, usize),
     forward: bool,
     /// Size of the next refill; grows while scanning.
     chunk: usize,
@@ -295,6 +294,14 @@ impl MemTableIter {
             entry = if forward { e.next() } else { e.prev() };
         }
         self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+        self.locate_key();
+    }
+
+    /// Decodes where the current entry's key lies.
+    fn locate_key(&mut self) {
+        if let Some(e) = self.buf.get(self.idx) {
+            self.key_at = e.key_range();
+        }
     }
 
     /// Seeks: a fresh, small first refill.
@@ -315,6 +322,8 @@ impl MemTableIter {
                 if let Some(last) = self.buf.last().cloned() {
                     self.fill(Bound::Excluded(&last), forward);
                 }
+            } else {
+                self.locate_key();
             }
         } else {
             let cur = self.buf[self.idx].clone();
@@ -329,7 +338,7 @@ impl InternalIterator for MemTableIter {
     }
 
     fn key(&self) -> &[u8] {
-        self.buf[self.idx].ikey()
+        &self.buf[self.idx].bytes[self.key_at.0..self.key_at.1]
     }
 
     fn value(&self) -> Bytes {
@@ -337,7 +346,7 @@ impl InternalIterator for MemTableIter {
     }
 
     fn value_ref(&self) -> &[u8] {
-        self.buf[self.idx].value()
+        &self.buf[self.idx].bytes[self.key_at.1..]
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {

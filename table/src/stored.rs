@@ -39,9 +39,13 @@ impl ReadItem {
     /// An item in its stored encoding, its structure checked (its strings are checked as
     /// they are serialized or decoded); with its DynamoDB size.
     pub fn stored(bytes: Bytes) -> Result<(ReadItem, usize)> {
-        let size = walk(&bytes, false)
-            .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))?;
+        let size = check_stored(&bytes)?;
         Ok((ReadItem(Repr::Stored(bytes)), size))
+    }
+
+    /// An item in its stored encoding that [`check_stored`] accepted.
+    pub(crate) fn checked(bytes: Bytes) -> ReadItem {
+        ReadItem(Repr::Stored(bytes))
     }
 
     /// Attribute `name`'s value, decoded alone: a stored item's other attributes are passed
@@ -120,6 +124,12 @@ impl ReadOutput {
             consumed_capacity: self.consumed_capacity,
         })
     }
+}
+
+/// Checks the structure of a stored item as [`ReadItem::stored`] does (its strings are
+/// checked as they are serialized or decoded), and returns its DynamoDB size.
+pub(crate) fn check_stored(src: &[u8]) -> Result<usize> {
+    walk(src, false).map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))
 }
 
 /// Checks an encoded item as decoding it would, and returns its DynamoDB size (names plus
