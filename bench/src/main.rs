@@ -60,7 +60,10 @@ struct Args {
     /// Block cache size in MiB.
     #[arg(long, default_value_t = 64)]
     cache_mb: u64,
-    /// Turn block compression off.
+    /// Block compression for every engine that has it.
+    #[arg(long, value_enum, default_value = "lz4")]
+    compression: engines::Codec,
+    /// Turn block compression off (same as `--compression none`).
     #[arg(long)]
     no_compression: bool,
     /// Runs of each engine (interleaved); the table shows medians.
@@ -96,11 +99,20 @@ fn params(a: &Args) -> Params {
     }
 }
 
+/// The codec the flags ask for.
+fn codec(a: &Args) -> engines::Codec {
+    if a.no_compression {
+        engines::Codec::None
+    } else {
+        a.compression
+    }
+}
+
 fn config(a: &Args) -> engines::Config {
     engines::Config {
         write_buffer_size: a.write_buffer_mb << 20,
         cache_size: a.cache_mb << 20,
-        compression: !a.no_compression,
+        compression: codec(a),
     }
 }
 
@@ -197,7 +209,7 @@ fn main() -> engines::Result<()> {
     let p = params(&a);
     eprintln!(
         "strata-bench: {} keys, {} B keys, {} B values, {} reader thread(s), compression {}, write buffer {} MiB, cache {} MiB, {} repeat(s), in {}",
-        p.num, p.key_size, p.value_size, p.threads, !a.no_compression, a.write_buffer_mb, a.cache_mb, a.repeats, root.display()
+        p.num, p.key_size, p.value_size, p.threads, format!("{:?}", codec(&a)).to_lowercase(), a.write_buffer_mb, a.cache_mb, a.repeats, root.display()
     );
     let record = p.key_size + p.value_size + 16;
     let disk = workloads::disk_sync_rate(&root, record, Duration::from_secs(2), false)?;
@@ -305,7 +317,7 @@ fn report(engines: &[String], results: &[Outcome], disk: f64, a: &Args) -> Strin
     let mut out = String::new();
     out.push_str(&format!(
         "{} keys, {} B keys, {} B values, {} reader thread(s), compression {}; medians of {} runs; disk append+fdatasync: {} ops/s\n\n",
-        a.num, a.key_size, a.value_size, a.threads.max(1), !a.no_compression, a.repeats, human(disk)
+        a.num, a.key_size, a.value_size, a.threads.max(1), format!("{:?}", codec(a)).to_lowercase(), a.repeats, human(disk)
     ));
     out.push_str("| workload | engine | ops/s | ops/CPU-s | MB/s | p50 µs | p99 µs | p99.9 µs | w-amp | s-amp | aborts | peak RSS MiB |\n");
     out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

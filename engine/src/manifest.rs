@@ -201,17 +201,28 @@ mod tests {
                 },
             )],
             deleted: vec![(0, 1, 5)],
-            created: vec![(
-                3,
-                "events".into(),
-                TreeOptions {
-                    compression: crate::Compression::Zstd { level: -3 },
-                    bloom_bits_per_key: 12,
-                    block_size: 8192,
-                },
-            )],
+            created: vec![
+                (
+                    3,
+                    "events".into(),
+                    TreeOptions {
+                        compression: crate::Compression::Zstd { level: -3 },
+                        bloom_bits_per_key: 12,
+                        block_size: 8192,
+                    },
+                ),
+                (
+                    4,
+                    "fast".into(),
+                    TreeOptions {
+                        compression: crate::Compression::Lz4,
+                        bloom_bits_per_key: 10,
+                        block_size: 4096,
+                    },
+                ),
+            ],
             dropped: vec![2],
-            next_keyspace_id: Some(4),
+            next_keyspace_id: Some(5),
         }
     }
 

@@ -4,13 +4,22 @@ use crate::fs::{FileSystem, StdFs};
 use crate::{Error, Result};
 use std::sync::Arc;
 
-/// Block compression.
+/// Block compression. With either codec, a block is stored uncompressed when compression
+/// saves less than 1/8 of it.
+///
+/// The codec is chosen per database (or per keyspace) when tables are written; a table's
+/// blocks record the codec they were written with, so a database written with one codec reads
+/// its old tables after switching to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     /// Blocks are stored as they are.
     None,
-    /// Each block is compressed with zstd at this level (1–22; negative levels are faster).
-    /// A block is stored uncompressed when compression saves less than 1/8 of it.
+    /// LZ4 (the default): decompresses a 4 KiB block about 8x faster than zstd level 1, which
+    /// is most of the cost of a read that misses the block cache, for about 25% more bytes on
+    /// disk. RocksDB's and fjall's default family of codecs.
+    Lz4,
+    /// zstd at this level (1–22; negative levels are faster): the smallest files, for data read
+    /// rarely or a disk that is the constraint.
     Zstd {
         /// The zstd level.
         level: i32,
@@ -75,7 +84,7 @@ impl Default for Options {
             max_immutable_memtables: 2,
             block_size: 4096,
             block_restart_interval: 16,
-            compression: Compression::Zstd { level: 1 },
+            compression: Compression::Lz4,
             bloom_bits_per_key: 10,
             block_cache_capacity: 64 << 20,
             wal_recovery: WalRecovery::TornTailOnly,
@@ -111,7 +120,7 @@ impl std::fmt::Debug for Options {
 
 impl Options {
     /// The defaults: create if missing, 64 MiB write buffer, 2 immutable memtables, 4 KiB
-    /// blocks, zstd level 1, 10-bit bloom filters, 64 MiB block cache.
+    /// blocks, LZ4, 10-bit bloom filters, 64 MiB block cache.
     pub fn new() -> Self {
         Self::default()
     }
@@ -161,7 +170,7 @@ impl Options {
         self
     }
 
-    /// Block compression (default zstd level 1).
+    /// Block compression (default LZ4).
     pub fn compression(mut self, c: Compression) -> Self {
         self.compression = c;
         self
@@ -434,12 +443,14 @@ impl TreeOptions {
         }
     }
 
-    /// Encoding: compression (0 = none, 1 = zstd followed by its level, zigzag) | bloom bits |
-    /// block size, all varints.
+    /// Encoding: compression (0 = none, 1 = zstd followed by its level, zigzag, 2 = LZ4) |
+    /// bloom bits | block size, all varints. The compression codes are written to disk: never
+    /// change or reuse one.
     pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
         use crate::coding::put_varint;
         match self.compression {
             Compression::None => put_varint(buf, 0),
+            Compression::Lz4 => put_varint(buf, 2),
             Compression::Zstd { level } => {
                 put_varint(buf, 1);
                 put_varint(buf, ((level << 1) ^ (level >> 31)) as u32 as u64);
@@ -460,6 +471,7 @@ impl TreeOptions {
                     level: ((z >> 1) as i32) ^ -((z & 1) as i32),
                 }
             }
+            2 => Compression::Lz4,
             other => return Err(format!("unknown compression {other}")),
         };
         let bloom_bits_per_key = usize::try_from(num("bloom bits")?)

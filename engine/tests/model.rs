@@ -35,10 +35,10 @@ fn options(seed: u64) -> Options {
         .level0_compaction_trigger(2 + (seed % 3) as usize)
         .block_size(if seed.is_multiple_of(2) { 256 } else { 4096 })
         .block_cache_capacity(if seed.is_multiple_of(3) { 0 } else { 1 << 20 })
-        .compression(if seed.is_multiple_of(2) {
-            Compression::Zstd { level: 1 }
-        } else {
-            Compression::None
+        .compression(match (seed + 1) % 3 {
+            0 => Compression::Zstd { level: 1 },
+            1 => Compression::Lz4,
+            _ => Compression::None,
         })
 }
 

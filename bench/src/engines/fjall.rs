@@ -5,7 +5,7 @@
 //! in the kernel's page cache when the write returns. With `STRATA_BENCH_FJALL_PERSIST=1`
 //! every write is followed by `persist(PersistMode::Buffer)`, the same guarantee as theirs.
 
-use super::{Config, Engine, Result};
+use super::{Codec, Config, Engine, Result};
 use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use std::path::Path;
@@ -24,7 +24,7 @@ impl Fjall {
         let buffer = cfg.write_buffer_size;
         let ks = db.keyspace("bench", move || {
             let o = KeyspaceCreateOptions::default().max_memtable_size(buffer);
-            if compression {
+            if compression != Codec::None {
                 o.data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
             } else {
                 o.data_block_compression_policy(CompressionPolicy::disabled())

@@ -29,8 +29,20 @@ pub struct Config {
     pub write_buffer_size: u64,
     /// Block cache (or page cache for redb) in bytes.
     pub cache_size: u64,
-    /// Whether blocks are compressed.
-    pub compression: bool,
+    /// How blocks are compressed.
+    pub compression: Codec,
+}
+
+/// Block compression, the same for every engine that has it (redb has none; fjall 3 has only
+/// LZ4, so it runs LZ4 when zstd is asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Codec {
+    /// No compression.
+    None,
+    /// LZ4: the one codec RocksDB, fjall and strata all have.
+    Lz4,
+    /// zstd level 1 (fjall: LZ4).
+    Zstd,
 }
 
 /// What the workloads need from an engine.

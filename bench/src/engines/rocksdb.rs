@@ -1,6 +1,6 @@
 //! RocksDB through the `rocksdb` crate (which builds RocksDB from source).
 
-use super::{Config, Engine, Result};
+use super::{Codec, Config, Engine, Result};
 use rocksdb::{BlockBasedOptions, Cache, DBCompressionType, Options, WriteOptions, DB};
 use std::path::Path;
 
@@ -17,10 +17,10 @@ pub fn options(cfg: &Config) -> Options {
     opts.set_write_buffer_size(cfg.write_buffer_size as usize);
     // Two background jobs: one flush and one compaction, like strata's default.
     opts.set_max_background_jobs(2);
-    opts.set_compression_type(if cfg.compression {
-        DBCompressionType::Zstd
-    } else {
-        DBCompressionType::None
+    opts.set_compression_type(match cfg.compression {
+        Codec::None => DBCompressionType::None,
+        Codec::Lz4 => DBCompressionType::Lz4,
+        Codec::Zstd => DBCompressionType::Zstd,
     });
     let mut table = BlockBasedOptions::default();
     table.set_block_size(4096);

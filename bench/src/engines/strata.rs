@@ -1,6 +1,6 @@
 //! strata's engine.
 
-use super::{Config, Engine, Result};
+use super::{Codec, Config, Engine, Result};
 use std::path::Path;
 use strata_engine::{Compression, Db, Options, WriteBatch, WriteOptions};
 
@@ -17,10 +17,10 @@ impl Strata {
             .block_cache_capacity(cfg.cache_size)
             .block_size(4096)
             .bloom_bits_per_key(10)
-            .compression(if cfg.compression {
-                Compression::Zstd { level: 1 }
-            } else {
-                Compression::None
+            .compression(match cfg.compression {
+                Codec::None => Compression::None,
+                Codec::Lz4 => Compression::Lz4,
+                Codec::Zstd => Compression::Zstd { level: 1 },
             });
         Ok(Strata {
             db: Db::open(dir, opts)?,

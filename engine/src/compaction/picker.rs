@@ -230,7 +230,7 @@ mod tests {
         let opts = TableBuilderOptions {
             block_size: 4096,
             restart_interval: 16,
-            zstd_level: None,
+            compression: crate::Compression::None,
             bloom_bits_per_key: 10,
         };
         let mut b = TableBuilder::new(fs.create(&path).unwrap(), path.clone(), opts).unwrap();

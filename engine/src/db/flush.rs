@@ -11,7 +11,7 @@ use crate::iter::InternalIterator;
 use crate::key;
 use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
-use crate::options::{Compression, TreeOptions};
+use crate::options::TreeOptions;
 use crate::sstable::{Table, TableBuilder, TableBuilderOptions};
 use crate::version::{FileMeta, LiveTable};
 use crate::{filename, Error, Result};
@@ -60,10 +60,7 @@ impl Inner {
         TableBuilderOptions {
             block_size: opts.block_size,
             restart_interval: self.opts.block_restart_interval,
-            zstd_level: match opts.compression {
-                Compression::None => None,
-                Compression::Zstd { level } => Some(level),
-            },
+            compression: opts.compression,
             bloom_bits_per_key: opts.bloom_bits_per_key,
         }
     }

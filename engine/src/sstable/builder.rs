@@ -2,7 +2,7 @@
 
 use super::block::BlockBuilder;
 use super::filter::BloomBuilder;
-use super::format::{frame_block, BlockHandle, Footer, TRAILER_SIZE};
+use super::format::{frame_block, BlockCompressor, BlockHandle, Footer, TRAILER_SIZE};
 use super::TableProps;
 use crate::fs::WritableFile;
 use crate::key::{self, Kind};
@@ -14,8 +14,8 @@ use std::path::PathBuf;
 pub(crate) struct TableBuilderOptions {
     pub(crate) block_size: usize,
     pub(crate) restart_interval: usize,
-    /// zstd level, or `None` for no compression.
-    pub(crate) zstd_level: Option<i32>,
+    /// Data and index block compression.
+    pub(crate) compression: crate::Compression,
     /// Bloom filter bits per key; 0 disables the filter.
     pub(crate) bloom_bits_per_key: usize,
 }
@@ -31,7 +31,9 @@ pub(crate) struct TableBuilder {
     data: BlockBuilder,
     index: BlockBuilder,
     bloom: BloomBuilder,
-    compressor: Option<zstd::bulk::Compressor<'static>>,
+    compressor: BlockCompressor,
+    /// Filters and props are stored uncompressed: they are read once, at open.
+    uncompressed: BlockCompressor,
     /// Framed bytes not yet written to the file.
     out: Vec<u8>,
     /// File offset of `out[0]`.
@@ -56,13 +58,7 @@ impl TableBuilder {
         path: PathBuf,
         opts: TableBuilderOptions,
     ) -> Result<Self> {
-        let compressor = match opts.zstd_level {
-            Some(level) => Some(
-                zstd::bulk::Compressor::new(level)
-                    .map_err(|e| Error::io("creating a zstd compressor", e))?,
-            ),
-            None => None,
-        };
+        let compressor = BlockCompressor::new(opts.compression)?;
         Ok(TableBuilder {
             file,
             path,
@@ -70,6 +66,7 @@ impl TableBuilder {
             index: BlockBuilder::new(1),
             bloom: BloomBuilder::new(opts.bloom_bits_per_key),
             compressor,
+            uncompressed: BlockCompressor::None,
             out: Vec::with_capacity(WRITE_BUFFER + 64 * 1024),
             offset: 0,
             props: TableProps {
@@ -133,7 +130,7 @@ impl TableBuilder {
 
     fn write_block(&mut self, raw: &[u8]) -> Result<BlockHandle> {
         let start = self.offset + self.out.len() as u64;
-        frame_block(raw, self.compressor.as_mut(), &mut self.out)?;
+        frame_block(raw, &mut self.compressor, &mut self.out)?;
         let end = self.offset + self.out.len() as u64;
         if self.out.len() >= WRITE_BUFFER {
             self.flush_out()?;
@@ -145,9 +142,8 @@ impl TableBuilder {
     }
 
     fn write_raw_block(&mut self, raw: &[u8]) -> Result<BlockHandle> {
-        // Filters and props are stored uncompressed: they are read once, at open.
         let start = self.offset + self.out.len() as u64;
-        frame_block(raw, None, &mut self.out)?;
+        frame_block(raw, &mut self.uncompressed, &mut self.out)?;
         Ok(BlockHandle {
             offset: start,
             size: raw.len() as u64,

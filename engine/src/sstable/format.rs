@@ -9,6 +9,8 @@
 //!   checksum = xxh3_64(payload || compression)
 //!   compression 0: payload is the block;
 //!   compression 1: payload is varint(uncompressed length) || zstd frame
+//!   compression 2: payload is varint(uncompressed length) || LZ4 block (the LZ4 block
+//!                  format, no frame: the checksum and the length prefix stand in for one)
 //!
 //! footer (72 bytes) :=
 //!   index offset u64 | index size u64 | filter offset u64 | filter size u64 |
@@ -46,6 +48,69 @@ pub(crate) mod codec {
     pub(crate) const NONE: u8 = 0;
     /// zstd, with the uncompressed length as a varint prefix.
     pub(crate) const ZSTD: u8 = 1;
+    /// LZ4 block format, with the uncompressed length as a varint prefix.
+    pub(crate) const LZ4: u8 = 2;
+}
+
+/// Compresses blocks as a table is written, keeping its codec's state between blocks.
+pub(crate) enum BlockCompressor {
+    /// Blocks are stored as they are.
+    None,
+    /// LZ4; the buffer holds each compressed block before it is framed.
+    Lz4(Vec<u8>),
+    /// zstd, with one context for every block of the table.
+    Zstd(Box<zstd::bulk::Compressor<'static>>),
+}
+
+impl BlockCompressor {
+    /// A compressor for `compression`.
+    pub(crate) fn new(compression: crate::Compression) -> Result<Self> {
+        Ok(match compression {
+            crate::Compression::None => BlockCompressor::None,
+            crate::Compression::Lz4 => BlockCompressor::Lz4(Vec::new()),
+            crate::Compression::Zstd { level } => BlockCompressor::Zstd(Box::new(
+                zstd::bulk::Compressor::new(level)
+                    .map_err(|e| Error::io("creating a zstd compressor", e))?,
+            )),
+        })
+    }
+
+    /// Compresses `raw`, returning the codec and the compressed bytes, or `None` when the
+    /// compressor stores blocks as they are.
+    fn compress<'a>(&'a mut self, raw: &[u8]) -> Result<Option<(u8, CompressedBytes<'a>)>> {
+        match self {
+            BlockCompressor::None => Ok(None),
+            BlockCompressor::Lz4(buf) => {
+                buf.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+                let n = lz4_flex::block::compress_into(raw, buf)
+                    .map_err(|e| Error::io("compressing a block", std::io::Error::other(e)))?;
+                Ok(Some((codec::LZ4, CompressedBytes::Borrowed(&buf[..n]))))
+            }
+            BlockCompressor::Zstd(c) => {
+                let compressed = c
+                    .compress(raw)
+                    .map_err(|e| Error::io("compressing a block", e))?;
+                Ok(Some((codec::ZSTD, CompressedBytes::Owned(compressed))))
+            }
+        }
+    }
+}
+
+/// A compressed block, in the compressor's buffer or in a buffer of its own.
+enum CompressedBytes<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for CompressedBytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            CompressedBytes::Borrowed(b) => b,
+            CompressedBytes::Owned(v) => v,
+        }
+    }
 }
 
 /// Where a block is in its file.
@@ -138,29 +203,28 @@ impl Footer {
 }
 
 /// Frames a block for writing: compresses it when that saves at least 1/8, then appends the
-/// trailer. `compressor` is `None` when compression is off.
+/// trailer.
 pub(crate) fn frame_block(
     raw: &[u8],
-    compressor: Option<&mut zstd::bulk::Compressor<'static>>,
+    compressor: &mut BlockCompressor,
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let start = out.len();
-    let mut codec = codec::NONE;
-    if let Some(c) = compressor {
-        let mut framed = Vec::with_capacity(raw.len() / 2 + 16);
-        put_varint(&mut framed, raw.len() as u64);
-        let compressed = c
-            .compress(raw)
-            .map_err(|e| Error::io("compressing a block", e))?;
-        if compressed.len() + framed.len() < raw.len() - raw.len() / 8 {
-            framed.extend_from_slice(&compressed);
-            out.extend_from_slice(&framed);
-            codec = codec::ZSTD;
+    let mut prefix = Vec::with_capacity(10);
+    put_varint(&mut prefix, raw.len() as u64);
+    let codec = match compressor.compress(raw)? {
+        Some((codec, compressed))
+            if compressed.len() + prefix.len() < raw.len() - raw.len() / 8 =>
+        {
+            out.extend_from_slice(&prefix);
+            out.extend_from_slice(&compressed);
+            codec
         }
-    }
-    if codec == codec::NONE {
-        out.extend_from_slice(raw);
-    }
+        _ => {
+            out.extend_from_slice(raw);
+            codec::NONE
+        }
+    };
     out.push(codec);
     let checksum = crate::coding::checksum64(&out[start..]);
     out.extend_from_slice(&checksum.to_le_bytes());
@@ -170,6 +234,41 @@ pub(crate) fn frame_block(
 thread_local! {
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { RefCell::new(None) };
+}
+
+/// Decompresses an LZ4 block that must come to exactly `raw_len` bytes.
+fn lz4_decompress(src: &[u8], raw_len: usize) -> std::result::Result<Vec<u8>, String> {
+    let mut out = vec![0u8; raw_len];
+    let n = lz4_flex::block::decompress_into(src, &mut out)
+        .map_err(|e| format!("LZ4 decompression failed: {e}"))?;
+    if n != raw_len {
+        return Err(format!("decompressed to {n} bytes, expected {raw_len}"));
+    }
+    Ok(out)
+}
+
+/// Decompresses a zstd frame that must come to exactly `raw_len` bytes, with this thread's
+/// context.
+fn zstd_decompress(src: &[u8], raw_len: usize) -> std::result::Result<Vec<u8>, String> {
+    let out = DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(
+                zstd::bulk::Decompressor::new()
+                    .map_err(|e| format!("creating a zstd context: {e}"))?,
+            );
+        }
+        let dec = d.as_mut().ok_or("no zstd context")?;
+        dec.decompress(src, raw_len)
+            .map_err(|e| format!("zstd decompression failed: {e}"))
+    })?;
+    if out.len() != raw_len {
+        return Err(format!(
+            "decompressed to {} bytes, expected {raw_len}",
+            out.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// Reads, verifies and decompresses the block at `handle`, returning its raw contents.
@@ -202,30 +301,18 @@ pub(crate) fn read_block_contents(
             buf.truncate(payload_end);
             Ok(Bytes::from(buf))
         }
-        codec::ZSTD => {
+        codec::ZSTD | codec::LZ4 => {
+            let codec = buf[payload_end];
             let mut src = &buf[..payload_end];
             let raw_len = get_varint(&mut src)
                 .and_then(|n| usize::try_from(n).ok())
                 .filter(|&n| n <= MAX_BLOCK_SIZE)
                 .ok_or_else(|| bad("bad uncompressed length".into()))?;
-            let out = DECOMPRESSOR.with(|d| {
-                let mut d = d.borrow_mut();
-                if d.is_none() {
-                    *d = Some(
-                        zstd::bulk::Decompressor::new()
-                            .map_err(|e| Error::io("creating a zstd context", e))?,
-                    );
-                }
-                let dec = d.as_mut().ok_or_else(|| bad("no zstd context".into()))?;
-                dec.decompress(src, raw_len)
-                    .map_err(|e| bad(format!("zstd decompression failed: {e}")))
-            })?;
-            if out.len() != raw_len {
-                return Err(bad(format!(
-                    "decompressed to {} bytes, expected {raw_len}",
-                    out.len()
-                )));
-            }
+            let out = if codec == codec::LZ4 {
+                lz4_decompress(src, raw_len).map_err(bad)?
+            } else {
+                zstd_decompress(src, raw_len).map_err(bad)?
+            };
             Ok(Bytes::from(out))
         }
         other => Err(bad(format!("unknown compression type {other}"))),

@@ -2,23 +2,31 @@ use super::*;
 use crate::fs::{FileSystem, MemFs};
 use crate::iter::InternalIterator;
 use crate::key::{self, Kind};
+use crate::Compression;
 use std::path::Path;
 use std::sync::Arc;
 
-fn opts(zstd: Option<i32>) -> TableBuilderOptions {
+fn opts(compression: Compression) -> TableBuilderOptions {
     TableBuilderOptions {
         block_size: 1024,
         restart_interval: 16,
-        zstd_level: zstd,
+        compression,
         bloom_bits_per_key: 10,
     }
 }
 
-fn build(fs: &MemFs, n: u32, zstd: Option<i32>) -> Arc<Table> {
+const CODECS: [Compression; 3] = [
+    Compression::None,
+    Compression::Lz4,
+    Compression::Zstd { level: 1 },
+];
+
+fn build(fs: &MemFs, n: u32, compression: Compression) -> Arc<Table> {
     let dir = Path::new("/t");
     fs.create_dir_all(dir).unwrap();
     let path = dir.join("000007.sst");
-    let mut b = TableBuilder::new(fs.create(&path).unwrap(), path.clone(), opts(zstd)).unwrap();
+    let mut b =
+        TableBuilder::new(fs.create(&path).unwrap(), path.clone(), opts(compression)).unwrap();
     for i in 0..n {
         let k = format!("key{:08}", i * 2);
         // Two versions of every key: a newer put and an older one (or a delete every 5th).
@@ -43,9 +51,9 @@ fn build(fs: &MemFs, n: u32, zstd: Option<i32>) -> Arc<Table> {
 
 #[test]
 fn point_lookups_respect_read_sequence() {
-    for zstd in [None, Some(1)] {
+    for codec in CODECS {
         let fs = MemFs::new();
-        let t = build(&fs, 2000, zstd);
+        let t = build(&fs, 2000, codec);
         for i in (0..2000u32).step_by(37) {
             let k = format!("key{:08}", i * 2);
             assert_eq!(
@@ -73,8 +81,14 @@ fn point_lookups_respect_read_sequence() {
 
 #[test]
 fn iterator_covers_every_entry_both_ways() {
+    for codec in CODECS {
+        iterate_both_ways(codec);
+    }
+}
+
+fn iterate_both_ways(codec: Compression) {
     let fs = MemFs::new();
-    let t = build(&fs, 3000, Some(3));
+    let t = build(&fs, 3000, codec);
     let mut it = t.iter();
     it.seek_to_first().unwrap();
     let mut forward = Vec::new();
@@ -102,7 +116,7 @@ fn iterator_covers_every_entry_both_ways() {
 #[test]
 fn a_flipped_byte_in_a_data_block_is_corruption_naming_the_file() {
     let fs = MemFs::new();
-    let t = build(&fs, 3000, None);
+    let t = build(&fs, 3000, Compression::None);
     let path = Path::new("/t/000007.sst");
     let mut data = fs.read_file(path).unwrap();
     data[100] ^= 0x01;
@@ -122,7 +136,7 @@ fn a_flipped_byte_in_a_data_block_is_corruption_naming_the_file() {
 #[test]
 fn damaged_footer_index_or_truncation_fail_open_cleanly() {
     let fs = MemFs::new();
-    let _t = build(&fs, 500, Some(1));
+    let _t = build(&fs, 500, Compression::Zstd { level: 1 });
     let path = Path::new("/t/000007.sst");
     let good = fs.read_file(path).unwrap();
     let cache = Arc::new(BlockCache::new(1 << 20));
@@ -147,5 +161,54 @@ fn damaged_footer_index_or_truncation_fail_open_cleanly() {
             .err()
             .unwrap_or_else(|| panic!("{what}: opened"));
         assert!(err.is_corruption(), "{what}: {err}");
+    }
+}
+
+#[test]
+fn compressed_tables_are_smaller_and_read_back_after_a_codec_change() {
+    let sizes: Vec<usize> = CODECS
+        .iter()
+        .map(|&codec| {
+            let fs = MemFs::new();
+            build(&fs, 3000, codec);
+            fs.read_file(Path::new("/t/000007.sst")).unwrap().len()
+        })
+        .collect();
+    // None, LZ4, zstd: each codec saves something on these repetitive values.
+    assert!(sizes[1] < sizes[0] * 3 / 4, "{sizes:?}");
+    assert!(sizes[2] < sizes[0] * 3 / 4, "{sizes:?}");
+}
+
+/// Damage behind a valid checksum (a bug or a crafted file, not a disk error): the codec's
+/// decoder must reject it with a corruption error, never panic or return wrong bytes.
+#[test]
+fn garbage_behind_a_valid_checksum_is_corruption_for_every_codec() {
+    use super::format::{read_block_contents, BlockHandle};
+    let dir = Path::new("/t");
+    for (codec, payload) in [
+        // Claims 4000 bytes, holds a literal run that overflows its input.
+        (2u8, vec![0xa0, 0x1f, 0xf0, 1, 2, 3]),
+        (2u8, vec![0xa0, 0x1f]),
+        // Claims 100 bytes from a 5-byte LZ4 block that decodes to 4.
+        (2u8, vec![100, 0x40, b'a', b'b', b'c', b'd']),
+        (1u8, vec![0xa0, 0x1f, 0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0]),
+        (9u8, vec![1, 2, 3]),
+    ] {
+        let fs = MemFs::new();
+        fs.create_dir_all(dir).unwrap();
+        let path = dir.join("000009.sst");
+        let mut data = payload.clone();
+        data.push(codec);
+        let checksum = crate::coding::checksum64(&data);
+        data.extend_from_slice(&checksum.to_le_bytes());
+        fs.write_file(&path, data);
+        let file = fs.open(&path).unwrap();
+        let handle = BlockHandle {
+            offset: 0,
+            size: payload.len() as u64,
+        };
+        let err = read_block_contents(file.as_ref(), &path, handle).unwrap_err();
+        assert!(err.is_corruption(), "codec {codec}: {err}");
+        assert!(err.to_string().contains("000009.sst"), "{err}");
     }
 }
