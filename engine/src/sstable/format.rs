@@ -238,11 +238,13 @@ thread_local! {
 
 /// Decompresses an LZ4 block that must come to exactly `raw_len` bytes.
 fn lz4_decompress(src: &[u8], raw_len: usize) -> std::result::Result<Vec<u8>, String> {
-    let mut out = vec![0u8; raw_len];
-    let n = lz4_flex::block::decompress_into(src, &mut out)
+    let out = lz4_flex::block::decompress(src, raw_len)
         .map_err(|e| format!("LZ4 decompression failed: {e}"))?;
-    if n != raw_len {
-        return Err(format!("decompressed to {n} bytes, expected {raw_len}"));
+    if out.len() != raw_len {
+        return Err(format!(
+            "decompressed to {} bytes, expected {raw_len}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -283,26 +285,52 @@ pub(crate) fn read_block_contents(
         .and_then(|s| s.checked_add(TRAILER_SIZE))
         .filter(|&t| t <= MAX_BLOCK_SIZE)
         .ok_or_else(|| bad(format!("block size {} is out of range", handle.size)))?;
-    let mut buf = vec![0u8; total];
-    file.read_exact_at(&mut buf, handle.offset).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            bad("block extends past the end of the file".into())
-        } else {
-            Error::io(format!("reading {}", path.display()), e)
+    let read = |buf: &mut [u8]| {
+        file.read_exact_at(buf, handle.offset).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                bad("block extends past the end of the file".into())
+            } else {
+                Error::io(format!("reading {}", path.display()), e)
+            }
+        })
+    };
+    if total > SCRATCH_LIMIT {
+        let mut buf = vec![0u8; total];
+        read(&mut buf)?;
+        return decode_block(&buf, handle.offset, path);
+    }
+    // Compressed bytes are only needed until they are decompressed: read them into this
+    // thread's scratch buffer instead of a fresh (zeroed) allocation per block.
+    READ_SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        if scratch.len() < total {
+            scratch.resize(total, 0);
         }
-    })?;
-    let payload_end = total - TRAILER_SIZE;
-    let expected = u64_at(&buf, payload_end + 1).unwrap_or(0);
+        let buf = &mut scratch[..total];
+        read(buf)?;
+        decode_block(buf, handle.offset, path)
+    })
+}
+
+/// Blocks up to this size are read through the per-thread scratch buffer.
+const SCRATCH_LIMIT: usize = 64 * 1024;
+
+thread_local! {
+    static READ_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Verifies a framed block read from `offset` (payload, codec byte, checksum) and returns its
+/// raw contents.
+fn decode_block(buf: &[u8], offset: u64, path: &PathBuf) -> Result<Bytes> {
+    let bad = |d: String| Error::corruption(path, offset, d);
+    let payload_end = buf.len() - TRAILER_SIZE;
+    let expected = u64_at(buf, payload_end + 1).unwrap_or(0);
     if crate::coding::checksum64(&buf[..=payload_end]) != expected {
         return Err(bad("block checksum mismatch".into()));
     }
     match buf[payload_end] {
-        codec::NONE => {
-            buf.truncate(payload_end);
-            Ok(Bytes::from(buf))
-        }
-        codec::ZSTD | codec::LZ4 => {
-            let codec = buf[payload_end];
+        codec::NONE => Ok(Bytes::copy_from_slice(&buf[..payload_end])),
+        codec @ (codec::ZSTD | codec::LZ4) => {
             let mut src = &buf[..payload_end];
             let raw_len = get_varint(&mut src)
                 .and_then(|n| usize::try_from(n).ok())

@@ -6,6 +6,7 @@ mod builder;
 mod cache;
 mod filter;
 mod format;
+mod index;
 mod reader;
 
 pub(crate) use block::{Block, BlockBuilder, BlockIter};

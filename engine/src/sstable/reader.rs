@@ -3,9 +3,8 @@
 use super::block::{Block, BlockIter};
 use super::cache::BlockCache;
 use super::filter::Bloom;
-use super::format::{
-    read_block, read_block_contents, BlockHandle, Footer, FOOTER_SIZE, TRAILER_SIZE,
-};
+use super::format::{read_block, read_block_contents, Footer, FOOTER_SIZE, TRAILER_SIZE};
+use super::index::Index;
 use super::TableProps;
 use crate::fs::{FileSystem, RandomAccessFile};
 use crate::iter::InternalIterator;
@@ -20,14 +19,14 @@ pub(crate) fn key_hash(user_key: &[u8]) -> u64 {
     super::filter::hash(user_key)
 }
 
-/// An open table. The index block, filter and props stay in memory for the table's life; data
-/// blocks go through the shared block cache. Every block is checksum-verified when read.
+/// An open table. The index (decoded), filter and props stay in memory for the table's life;
+/// data blocks go through the shared block cache. Every block is checksum-verified when read.
 pub(crate) struct Table {
     number: u64,
     path: Arc<PathBuf>,
     file: Arc<dyn RandomAccessFile>,
     size: u64,
-    index: Arc<Block>,
+    index: Index,
     bloom: Option<Bloom>,
     props: TableProps,
     /// Where the index, filter and props blocks lie (for [`Table::layout`]).
@@ -72,7 +71,7 @@ impl Table {
         file.read_exact_at(&mut footer_buf, size - FOOTER_SIZE as u64)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let footer = Footer::decode(&footer_buf, &path, size)?;
-        let index = Arc::new(read_block(file.as_ref(), &path, footer.index)?);
+        let index = Index::decode(read_block(file.as_ref(), &path, footer.index)?, &path)?;
         let filter_raw = read_block_contents(file.as_ref(), &path, footer.filter)?;
         let bloom = if filter_raw.is_empty() {
             None
@@ -124,35 +123,21 @@ impl Table {
             props_bytes: self.footer.props.size + trailer,
             footer_bytes: FOOTER_SIZE as u64,
         };
-        let mut index = BlockIter::new(self.index.clone());
-        index.seek_to_first()?;
-        while index.valid() {
-            let handle = self.handle(index.value_ref())?;
+        for i in 0..self.index.len() {
             layout.data_blocks += 1;
-            layout.data_bytes += handle.size + trailer;
-            index.next()?;
+            layout.data_bytes += self.index.handle(i).size + trailer;
         }
         Ok(layout)
     }
 
     /// Memory held outside the block cache (index and filter).
     pub(crate) fn pinned_memory(&self) -> usize {
-        self.index.size() + self.bloom.as_ref().map_or(0, Bloom::size)
+        self.index.memory() + self.bloom.as_ref().map_or(0, Bloom::size)
     }
 
-    /// A data block's handle, as an index entry's value holds it.
-    fn handle(&self, handle_bytes: &[u8]) -> Result<BlockHandle> {
-        BlockHandle::decode(handle_bytes).ok_or_else(|| {
-            Error::corruption(
-                self.path.as_path(),
-                self.index.offset(),
-                "index block holds a malformed block handle",
-            )
-        })
-    }
-
-    fn data_block(&self, handle_bytes: &[u8]) -> Result<Arc<Block>> {
-        let handle = self.handle(handle_bytes)?;
+    /// Data block `i` (by its index entry), from the cache or read from the file.
+    fn data_block(&self, i: usize) -> Result<Arc<Block>> {
+        let handle = self.index.handle(i);
         if let Some(block) = self.cache.get(self.number, handle.offset) {
             return Ok(block);
         }
@@ -175,12 +160,11 @@ impl Table {
             }
         }
         let target = key::encode(user_key, read_seq, Kind::SEEK);
-        let mut index = BlockIter::new(self.index.clone());
-        index.seek(&target)?;
-        if !index.valid() {
+        let i = self.index.seek(&target);
+        if i == self.index.len() {
             return Ok(None);
         }
-        let block = self.data_block(&index.value())?;
+        let block = self.data_block(i)?;
         let mut it = BlockIter::new(block);
         it.seek(&target)?;
         if it.valid() && key::user_key(it.key()) == user_key {
@@ -193,8 +177,8 @@ impl Table {
     /// A cursor over the whole table; it keeps the table open.
     pub(crate) fn iter(self: &Arc<Self>) -> TableIter {
         TableIter {
-            index: BlockIter::new(self.index.clone()),
             table: self.clone(),
+            block: None,
             data: None,
         }
     }
@@ -217,21 +201,23 @@ pub(crate) struct Layout {
     pub(crate) footer_bytes: u64,
 }
 
-/// A two-level cursor: the index block picks the data block, a block cursor walks it.
+/// A two-level cursor: the index picks the data block, a block cursor walks it.
 pub(crate) struct TableIter {
     table: Arc<Table>,
-    index: BlockIter,
+    /// The index entry of the open data block (`None` when before the first or past the last).
+    block: Option<usize>,
     data: Option<BlockIter>,
 }
 
 impl TableIter {
-    /// Opens the data block the index cursor is at (or clears it when the index is exhausted).
-    fn load_block(&mut self) -> Result<()> {
-        if !self.index.valid() {
+    /// Opens data block `i` (or clears the cursor when `i` is past either end).
+    fn load_block(&mut self, i: Option<usize>) -> Result<()> {
+        self.block = i.filter(|&i| i < self.table.index.len());
+        let Some(i) = self.block else {
             self.data = None;
             return Ok(());
-        }
-        match self.table.data_block(&self.index.value()) {
+        };
+        match self.table.data_block(i) {
             Ok(block) => {
                 self.data = Some(BlockIter::new(block));
                 Ok(())
@@ -245,8 +231,7 @@ impl TableIter {
 
     fn skip_empty_forward(&mut self) -> Result<()> {
         while self.data.as_ref().is_some_and(|d| !d.valid()) {
-            self.index.next()?;
-            self.load_block()?;
+            self.load_block(self.block.map(|i| i + 1))?;
             if let Some(d) = self.data.as_mut() {
                 d.seek_to_first()?;
             }
@@ -256,8 +241,7 @@ impl TableIter {
 
     fn skip_empty_backward(&mut self) -> Result<()> {
         while self.data.as_ref().is_some_and(|d| !d.valid()) {
-            self.index.prev()?;
-            self.load_block()?;
+            self.load_block(self.block.and_then(|i| i.checked_sub(1)))?;
             if let Some(d) = self.data.as_mut() {
                 d.seek_to_last()?;
             }
@@ -290,8 +274,7 @@ impl InternalIterator for TableIter {
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         let r = (|| {
-            self.index.seek(target)?;
-            self.load_block()?;
+            self.load_block(Some(self.table.index.seek(target)))?;
             if let Some(d) = self.data.as_mut() {
                 d.seek(target)?;
             }
@@ -302,8 +285,7 @@ impl InternalIterator for TableIter {
 
     fn seek_to_first(&mut self) -> Result<()> {
         let r = (|| {
-            self.index.seek_to_first()?;
-            self.load_block()?;
+            self.load_block(Some(0))?;
             if let Some(d) = self.data.as_mut() {
                 d.seek_to_first()?;
             }
@@ -314,8 +296,7 @@ impl InternalIterator for TableIter {
 
     fn seek_to_last(&mut self) -> Result<()> {
         let r = (|| {
-            self.index.seek_to_last()?;
-            self.load_block()?;
+            self.load_block(self.table.index.len().checked_sub(1))?;
             if let Some(d) = self.data.as_mut() {
                 d.seek_to_last()?;
             }

@@ -191,6 +191,10 @@ fn garbage_behind_a_valid_checksum_is_corruption_for_every_codec() {
         (2u8, vec![0xa0, 0x1f]),
         // Claims 100 bytes from a 5-byte LZ4 block that decodes to 4.
         (2u8, vec![100, 0x40, b'a', b'b', b'c', b'd']),
+        // Claims 2 bytes from a block that decodes to 4, and one whose match reaches back
+        // before the start of the output.
+        (2u8, vec![2, 0x40, b'a', b'b', b'c', b'd']),
+        (2u8, vec![20, 0x1f, b'a', 9, 0, 0]),
         (1u8, vec![0xa0, 0x1f, 0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0]),
         (9u8, vec![1, 2, 3]),
     ] {
