@@ -48,6 +48,28 @@ fn memtable(c: &mut Criterion) {
     g.bench_function("scan 100k", |b| {
         b.iter(|| m.scan().map_err(|e| e.to_string()))
     });
+    // Keys shaped like the table layer's: items of one partition share a 22-byte prefix
+    // (partition hash, escaped partition key, terminator), then the sort key.
+    let table_keys: Vec<Vec<u8>> = (0..100_000u64)
+        .map(|i| {
+            let partition = (i / 100).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let mut k = (partition >> 32).to_be_bytes()[4..].to_vec();
+            k.extend_from_slice(format!("{:016}", i / 100).as_bytes());
+            k.extend_from_slice(&[0, 1, 0x40 + (i % 100) as u8]);
+            k
+        })
+        .collect();
+    // Inserted and read in a scattered order (a permutation: 7919 is prime to 100 000).
+    let scattered: Vec<&[u8]> = (0..table_keys.len())
+        .map(|i| &table_keys[i * 7919 % table_keys.len()][..])
+        .collect();
+    let t = Memtable::default();
+    for (i, k) in scattered.iter().enumerate() {
+        t.insert(k, i as u64 + 1, value.clone());
+    }
+    g.bench_function("get 100k table keys", |b| {
+        b.iter(|| scattered.iter().rev().filter(|k| t.get(k)).count())
+    });
     g.finish();
 }
 

@@ -3,7 +3,7 @@
 //! Memory is what bounds a memtable (the write buffer size), so entries are packed densely:
 //! each entry's internal key and value are copied into an arena of large chunks
 //! (`[varint key length][internal key][value]`), and the skiplist node holds only a cached
-//! 16-byte key prefix and a handle to those bytes. A node costs 75–85 bytes beyond the entry's
+//! 24-byte key prefix and a handle to those bytes. A node costs 80–90 bytes beyond the entry's
 //! own (by the allocator; against about 190 when the node held separately allocated key and
 //! value handles and the value kept its write batch alive), so a write buffer holds about 1.5x
 //! the entries, flushes less often and leaves fewer level-0 files to compact.
@@ -21,12 +21,20 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Expected bytes the allocator hands out for one skiplist node: 56 bytes (the cached prefix,
+/// Expected bytes the allocator hands out for one skiplist node: 64 bytes (the cached prefix,
 /// the entry handle, crossbeam's reference count) plus one 8-byte link per tower level (mean
-/// height 2), rounded up to 16-byte size classes: 74.5 bytes by mimalloc's classes. glibc's
-/// malloc adds an 8-byte header to every allocation: 85 bytes per node by RSS over a million
-/// inserts, so there a full write buffer holds about 5% more than its nominal size.
-const NODE_BYTES: usize = 75;
+/// height 2), rounded up to the allocator's size classes: about 80 bytes. glibc's malloc adds
+/// an 8-byte header to every allocation: 90 bytes per node by RSS over a million inserts
+/// (`memtable_bytes_per_entry`), so there a full write buffer holds about 5% more than its
+/// nominal size.
+const NODE_BYTES: usize = 80;
+
+/// Words of the user key cached in each node: 24 bytes, which covers the table layer's keys
+/// past a partition's shared prefix (hash, a 16-byte partition key, terminator) into the sort
+/// key. With 16, every comparison among one partition's items fell through to the full keys,
+/// a cache miss each: a memtable get of such keys took 1.77x as long
+/// (`cargo bench -p strata-bench --bench hot_paths -- memtable/get`).
+const HEAD_WORDS: usize = 3;
 
 /// The first arena chunk's size; each next chunk doubles, up to [`MAX_ARENA_CHUNK`], so a
 /// small memtable (a small write buffer, a keyspace written rarely) holds little memory.
@@ -44,18 +52,18 @@ fn entry_len(ikey_len: usize, value_len: usize) -> usize {
     coding::varint_into(&mut varint, ikey_len as u64).len() + ikey_len + value_len
 }
 
-/// A memtable entry: `[varint internal-key length][internal key][value]`, with the first 16
+/// A memtable entry: `[varint internal-key length][internal key][value]`, with the first 24
 /// bytes of the user key cached beside the handle (zero-padded, big-endian), so most skiplist
-/// comparisons are two integer compares on the node itself, without following the handle
+/// comparisons are integer compares on the node itself, without following the handle
 /// (a cache miss per node visited). Zero-padding keeps the prefix order consistent with
 /// bytewise order; equal prefixes fall back to comparing the full internal keys.
 ///
 /// Invariant: `bytes` starts with a valid varint no larger than the bytes that follow it.
 #[derive(Clone, Debug)]
 struct Entry {
-    /// The user key's first 16 bytes as two big-endian words (two `u64`s rather than a `u128`,
-    /// whose 16-byte alignment would pad every node).
-    head: [u64; 2],
+    /// The user key's first 24 bytes as big-endian words (`u64`s rather than a `u128`, whose
+    /// 16-byte alignment would pad every node).
+    head: [u64; HEAD_WORDS],
     bytes: Bytes,
 }
 
@@ -65,17 +73,14 @@ impl Entry {
         let mut rest = &bytes[..];
         let len = coding::get_len(&mut rest).unwrap_or(0);
         let uk = key::user_key(&rest[..len.min(rest.len())]);
-        let mut head = [0u8; 16];
-        let n = uk.len().min(16);
-        head[..n].copy_from_slice(&uk[..n]);
-        let (hi, lo) = head.split_at(8);
-        Entry {
-            head: [
-                u64::from_be_bytes(hi.try_into().unwrap_or_default()),
-                u64::from_be_bytes(lo.try_into().unwrap_or_default()),
-            ],
-            bytes,
+        let mut bytes_head = [0u8; HEAD_WORDS * 8];
+        let n = uk.len().min(HEAD_WORDS * 8);
+        bytes_head[..n].copy_from_slice(&uk[..n]);
+        let mut head = [0u64; HEAD_WORDS];
+        for (word, b) in head.iter_mut().zip(bytes_head.chunks_exact(8)) {
+            *word = u64::from_be_bytes(b.try_into().unwrap_or_default());
         }
+        Entry { head, bytes }
     }
 
     /// A search key for an encoded internal key (it carries no value).
