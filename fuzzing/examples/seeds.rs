@@ -66,6 +66,22 @@ fn main() {
         write("sstable", &format!("table{n}"), &std::fs::read(f).unwrap());
     }
     let _ = std::fs::remove_dir_all(&dir);
+    // The same keys in a zstd table (the default codec is LZ4), so both decoders are fuzzed.
+    let dir = tempfile_dir();
+    {
+        let opts = strata_engine::Options::default()
+            .compression(strata_engine::Compression::Zstd { level: 1 });
+        let db = strata_engine::Db::open(&dir, opts).unwrap();
+        for i in 0..200u32 {
+            db.put(format!("key{i:04}"), vec![b'v'; (i % 50) as usize])
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    for (n, f) in files_with(&dir, ".sst").iter().enumerate() {
+        write("sstable", &format!("table-zstd{n}"), &std::fs::read(f).unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..40)
         .map(|i| (format!("k{i:03}").into_bytes(), vec![b'x'; i]))
         .collect();

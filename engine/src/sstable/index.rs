@@ -244,8 +244,8 @@ mod tests {
 
     #[test]
     fn out_of_order_keys_or_bad_handles_are_corruption() {
-        // Keys added out of order bypass the builder's debug assertion through raw bytes:
-        // build two valid blocks and splice the restart arrays' entries instead.
+        // A block with its keys out of order, written byte by byte (the builder asserts order
+        // in debug builds): every entry a restart point, each key whole.
         let good = [encode(b"b", 1, Kind::Put), encode(b"a", 1, Kind::Put)];
         let mut raw = Vec::new();
         let mut restarts = Vec::new();
