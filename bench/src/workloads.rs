@@ -470,24 +470,9 @@ pub fn run(
         // Let background work finish so both amplifications count it, for every engine alike.
         engine.flush()?;
         settle(dir, Duration::from_secs(120));
-        if let Some(db) = engine.strata_db() {
+        if let Some(shape) = engine.shape() {
             // The tree's shape after the fill: what the reads that follow run against.
-            let levels: Vec<String> = db
-                .stats()
-                .levels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.files > 0)
-                .map(|(i, l)| {
-                    format!(
-                        "L{i} {} files {:.1} MB {} entries",
-                        l.files,
-                        l.bytes as f64 / 1e6,
-                        l.entries
-                    )
-                })
-                .collect();
-            eprintln!("      after {name}: {}", levels.join(", "));
+            eprintln!("      after {name}: {shape}");
         }
         let written = metrics::io_write_bytes() - io_before;
         outcome.write_amp = Some(written as f64 / outcome.user_bytes.max(1) as f64);

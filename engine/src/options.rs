@@ -218,8 +218,12 @@ impl Options {
         self
     }
 
-    /// Target size of level 1 (default 256 MiB); level n+1 targets `level_multiplier` times
-    /// level n.
+    /// Target size of the base level, the one level 0 compacts into (default 256 MiB). Level
+    /// sizes are dynamic, as RocksDB's `level_compaction_dynamic_level_bytes`: the last level
+    /// holds what there is, each level above it targets `level_multiplier` times less (never
+    /// less than this), and level 0 compacts into the highest level whose target is still
+    /// above this over `level_multiplier` — straight into the last level while the data is
+    /// small.
     pub fn level_base_bytes(mut self, bytes: u64) -> Self {
         self.level_base_bytes = bytes;
         self

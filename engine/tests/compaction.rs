@@ -72,6 +72,59 @@ fn overwriting_a_key_set_converges_to_its_live_size_after_full_compaction() {
     );
 }
 
+/// Polls until compaction has nothing left to do (or panics after a minute).
+fn wait_for_compactions(db: &Db) -> strata_engine::Stats {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let stats = db.stats();
+        if stats.pending_compaction_bytes == 0 && stats.levels[0].files < 4 {
+            return stats;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "compaction never settled: {stats:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn most_data_sits_in_the_last_level_and_the_levels_above_the_base_stay_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_tree()).unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut model = std::collections::BTreeMap::new();
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let key = format!("key{:012}", x % 1_000_000_000);
+        let value = vec![(x >> 8) as u8; 100];
+        db.put(&key, &value).unwrap();
+        model.insert(key, value);
+    }
+    db.flush().unwrap();
+    let stats = wait_for_compactions(&db);
+    let per_level: Vec<u64> = stats.levels.iter().map(|l| l.bytes).collect();
+    let last = per_level.len() - 1;
+    let below_l0: u64 = per_level[1..].iter().sum();
+    // About 11 MB in the last level with 1 MiB base: level 0 compacts into the level whose
+    // target is the last one's over multiplier squared, the levels above it are empty.
+    let base = (1..=last).find(|&l| per_level[l] > 0).unwrap();
+    eprintln!("bytes per level {per_level:?}");
+    assert!(base >= last - 2, "data above the base level: {per_level:?}");
+    assert!(
+        per_level[last] as f64 >= 0.8 * below_l0 as f64,
+        "the last level should hold most of the data: {per_level:?}"
+    );
+    // Every key reads back, in order, from the reshaped tree.
+    assert!(db
+        .iter()
+        .map(|e| e.unwrap())
+        .map(|(k, v)| (String::from_utf8(k.to_vec()).unwrap(), v.to_vec()))
+        .eq(model.into_iter()));
+}
+
 #[test]
 fn a_flush_writes_only_the_versions_a_snapshot_or_the_latest_read_can_see() {
     let dir = tempfile::tempdir().unwrap();

@@ -79,7 +79,11 @@ fn main() {
         db.flush().unwrap();
     }
     for (n, f) in files_with(&dir, ".sst").iter().enumerate() {
-        write("sstable", &format!("table-zstd{n}"), &std::fs::read(f).unwrap());
+        write(
+            "sstable",
+            &format!("table-zstd{n}"),
+            &std::fs::read(f).unwrap(),
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..40)

@@ -59,6 +59,10 @@ pub trait Engine: Send + Sync {
     fn seek(&self, key: &[u8], nexts: usize) -> Result<usize>;
     /// Writes memtables out to disk.
     fn flush(&self) -> Result<()>;
+    /// The tree's shape (files and bytes per level), for engines that report one.
+    fn shape(&self) -> Option<String> {
+        None
+    }
     /// strata's engine, for the stream workloads (strata only).
     fn strata_db(&self) -> Option<&strata_engine::Db> {
         None

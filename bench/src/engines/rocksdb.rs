@@ -90,9 +90,35 @@ macro_rules! rocks_engine_common {
         fn flush(&self) -> Result<()> {
             Ok(self.db.flush()?)
         }
+
+        fn shape(&self) -> Option<String> {
+            if std::env::var_os("STRATA_BENCH_ROCKSDB_STATS").is_some() {
+                if let Ok(Some(stats)) = self.db.property_value("rocksdb.stats") {
+                    eprintln!("{stats}");
+                }
+            }
+            let stats = self.db.property_value("rocksdb.levelstats").ok()??;
+            $crate::engines::rocksdb::shape_from_levelstats(&stats)
+        }
     };
 }
 pub(crate) use rocks_engine_common;
+
+/// `rocksdb.levelstats` (a table of level, files, MB) as strata's shape line: the non-empty
+/// levels, `L<n> <files> files <MB> MB`.
+pub fn shape_from_levelstats(stats: &str) -> Option<String> {
+    let levels: Vec<String> = stats
+        .lines()
+        .filter_map(|line| {
+            let mut cols = line.split_whitespace();
+            let level: u32 = cols.next()?.parse().ok()?;
+            let files: u64 = cols.next()?.parse().ok()?;
+            let mb: f64 = cols.next()?.parse().ok()?;
+            (files > 0).then(|| format!("L{level} {files} files {:.1} MB", mb * 1.048576))
+        })
+        .collect();
+    Some(levels.join(", "))
+}
 
 impl Engine for Rocks {
     rocks_engine_common!();

@@ -82,6 +82,26 @@ impl Engine for Strata {
         Ok(self.db.flush()?)
     }
 
+    fn shape(&self) -> Option<String> {
+        let levels: Vec<String> = self
+            .db
+            .stats()
+            .levels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.files > 0)
+            .map(|(i, l)| {
+                format!(
+                    "L{i} {} files {:.1} MB {} entries",
+                    l.files,
+                    l.bytes as f64 / 1e6,
+                    l.entries
+                )
+            })
+            .collect();
+        Some(levels.join(", "))
+    }
+
     fn strata_db(&self) -> Option<&Db> {
         Some(&self.db)
     }

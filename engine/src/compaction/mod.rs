@@ -320,7 +320,9 @@ impl Inner {
             (1..version.levels.len())
                 .rev()
                 .find(|&l| !version.levels[l].is_empty())
-                .unwrap_or(1)
+                // Nothing below level 0: straight into the last level, as dynamic level
+                // sizing puts it.
+                .unwrap_or(version.levels.len() - 1)
         };
         // Levels above the deepest are merged down into it; then the deepest level is rewritten
         // in place, unless a merge into it just rewrote it, so versions and tombstones nothing
@@ -363,10 +365,17 @@ impl Inner {
                             trivial_move: false,
                         })
                     } else {
-                        picker::plan_for(&version, level, inputs, &vs.compacting).map(|mut p| {
-                            p.keyspace = ks;
-                            p
-                        })
+                        // Straight into the next level holding data (the ones between are
+                        // empty), so nothing is rewritten on its way down.
+                        let output = (level + 1..=deepest)
+                            .find(|&l| !version.levels[l].is_empty())
+                            .unwrap_or(deepest);
+                        picker::plan_for(&version, level, output, inputs, &vs.compacting).map(
+                            |mut p| {
+                                p.keyspace = ks;
+                                p
+                            },
+                        )
                     };
                     if let Some(p) = &plan {
                         vs.compacting.extend(p.file_numbers());

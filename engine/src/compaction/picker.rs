@@ -1,11 +1,20 @@
 //! Choosing the next compaction: a pure function of the current version, the configuration and
 //! what is already being compacted, so it is tested without I/O.
 //!
+//! Level sizes are *dynamic* (RocksDB's `level_compaction_dynamic_level_bytes`, its default):
+//! the last level holds most of the data and the targets are derived from its actual size,
+//! each level `level_multiplier` times smaller than the one below, none below
+//! `level_base_bytes`. Level 0 compacts into the *base level*: the highest level whose target
+//! is still at least `level_base_bytes / level_multiplier`; the levels above it stay empty.
+//! While the tree is small, level 0 compacts straight into the last level, so data is
+//! rewritten once per level that actually has to exist, and about 90% of the data always
+//! sits in the last level (space amplification near 1.1 at worst). See [`LevelTargets`].
+//!
 //! Each level gets a score: level 0 by file count (`files / level0_trigger`), level `n >= 1` by
-//! size (`bytes / target(n)`, with `target(1) = level_base_bytes` and each level
-//! `level_multiplier` times the one above). The level with the highest score `>= 1` is
-//! compacted into the next one:
-//! - level 0: all its files (they overlap each other) plus the overlapping files of level 1;
+//! size (`bytes / target(n)`). The level with the highest score `>= 1` is compacted into the
+//! next one:
+//! - level 0: all its files (they overlap each other) plus the overlapping files of the base
+//!   level;
 //! - level n: one file, taken round-robin after the last key compacted at that level (so the
 //!   whole key space is cycled through), plus the overlapping files of level n+1.
 //!
@@ -33,14 +42,78 @@ impl PickerConfig {
             level_multiplier: o.level_multiplier,
         }
     }
+}
 
-    /// Target size of `level` (>= 1).
-    pub(crate) fn target_bytes(&self, level: usize) -> u64 {
-        let mut t = self.level_base_bytes;
-        for _ in 1..level {
-            t = t.saturating_mul(self.level_multiplier);
+/// Where level 0 compacts to and how large each level may grow, for one version.
+///
+/// Invariant: every level from 1 to `base_level - 1` is empty, so moving level-0 data straight
+/// into the base level never puts newer data below older data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LevelTargets {
+    /// The level level 0 compacts into (1 ..= the last level).
+    pub(crate) base_level: usize,
+    /// Target bytes per level; `u64::MAX` for level 0, the levels above the base and the
+    /// last level (which has no target: it holds what there is).
+    pub(crate) bytes: [u64; NUM_LEVELS],
+}
+
+impl LevelTargets {
+    /// RocksDB's dynamic level sizing (`CalculateBaseBytes`): the largest level's size divided
+    /// by the multiplier once per level above it gives the target of the first non-empty
+    /// level; if that exceeds `level_base_bytes`, the base moves up a level (dividing again)
+    /// until it fits, so the base level's target lies between `level_base_bytes /
+    /// multiplier` and `level_base_bytes`. Each level below the base targets `multiplier`
+    /// times the one above, never less than `level_base_bytes` (a tree shaped like an
+    /// hourglass would starve level 0 of compactions).
+    pub(crate) fn compute(version: &Version, cfg: &PickerConfig) -> Self {
+        let last = NUM_LEVELS - 1;
+        let mult = cfg.level_multiplier.max(2);
+        let base_max = cfg.level_base_bytes.max(1);
+        let mut bytes = [u64::MAX; NUM_LEVELS];
+        let first_non_empty = (1..NUM_LEVELS).find(|&l| !version.levels[l].is_empty());
+        let Some(first_non_empty) = first_non_empty else {
+            // Nothing below level 0 yet: it compacts straight into the last level.
+            return LevelTargets {
+                base_level: last,
+                bytes,
+            };
+        };
+        let largest = (1..NUM_LEVELS)
+            .map(|l| version.level_bytes(l))
+            .max()
+            .unwrap_or(0);
+        let mut size = largest;
+        for _ in first_non_empty..last {
+            size /= mult;
         }
-        t
+        let mut base_level = first_non_empty;
+        let base_size = if size <= base_max / mult {
+            // More levels than the data needs: the first non-empty one stays the base.
+            base_max / mult + 1
+        } else {
+            while base_level > 1 && size > base_max {
+                base_level -= 1;
+                size /= mult;
+            }
+            size.clamp(1, base_max)
+        };
+        let mut level_size = base_size;
+        for (level, target) in bytes.iter_mut().enumerate().take(last).skip(base_level) {
+            if level > base_level {
+                level_size = level_size.saturating_mul(mult);
+            }
+            *target = level_size.max(base_max);
+        }
+        LevelTargets { base_level, bytes }
+    }
+
+    /// The level compaction of `level` writes into.
+    pub(crate) fn output_level(&self, level: usize) -> usize {
+        if level == 0 {
+            self.base_level
+        } else {
+            level + 1
+        }
     }
 }
 
@@ -90,6 +163,7 @@ impl Plan {
 
 /// Per-level scores; index 0 is level 0. The last level has none (score 0).
 pub(crate) fn scores(version: &Version, cfg: &PickerConfig, busy: &HashSet<u64>) -> Vec<f64> {
+    let targets = LevelTargets::compute(version, cfg);
     let mut scores = vec![0.0; NUM_LEVELS];
     let idle_l0 = version.levels[0]
         .iter()
@@ -102,21 +176,22 @@ pub(crate) fn scores(version: &Version, cfg: &PickerConfig, busy: &HashSet<u64>)
             .filter(|f| !busy.contains(&f.meta.number))
             .map(|f| f.meta.size)
             .sum();
-        *score = idle as f64 / cfg.target_bytes(level).max(1) as f64;
+        *score = idle as f64 / targets.bytes[level] as f64;
     }
     scores
 }
 
 /// An estimate of the bytes compaction must rewrite to bring every level within its target.
 pub(crate) fn pending_bytes(version: &Version, cfg: &PickerConfig) -> u64 {
+    let targets = LevelTargets::compute(version, cfg);
     let mut pending = 0;
     if version.levels[0].len() >= cfg.level0_trigger {
-        pending += version.level_bytes(0) + version.level_bytes(1);
+        pending += version.level_bytes(0) + version.level_bytes(targets.base_level);
     }
     for level in 1..NUM_LEVELS - 1 {
         let excess = version
             .level_bytes(level)
-            .saturating_sub(cfg.target_bytes(level));
+            .saturating_sub(targets.bytes[level]);
         // Moving a byte down rewrites about `multiplier` bytes of the level below.
         pending += excess.saturating_mul(cfg.level_multiplier + 1);
     }
@@ -134,15 +209,17 @@ pub(crate) fn pick(
     let scores = scores(version, cfg, busy);
     let mut order: Vec<usize> = (0..NUM_LEVELS - 1).filter(|&l| scores[l] >= 1.0).collect();
     order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    let targets = LevelTargets::compute(version, cfg);
     order
         .into_iter()
-        .find_map(|level| pick_at(version, level, busy, pointers))
+        .find_map(|level| pick_at(version, level, targets.output_level(level), busy, pointers))
 }
 
-/// A compaction of `level` into the next, if its inputs are free.
+/// A compaction of `level` into `output_level`, if its inputs are free.
 fn pick_at(
     version: &Version,
     level: usize,
+    output_level: usize,
     busy: &HashSet<u64>,
     pointers: &[Option<Vec<u8>>],
 ) -> Option<Plan> {
@@ -164,7 +241,7 @@ fn pick_at(
                 continue;
             }
             let next = version.overlapping(
-                level + 1,
+                output_level,
                 Some(f.meta.smallest_user_key()),
                 Some(f.meta.largest_user_key()),
             );
@@ -176,7 +253,7 @@ fn pick_at(
         }
         vec![chosen?]
     };
-    plan_for(version, level, inputs, busy)
+    plan_for(version, level, output_level, inputs, busy)
 }
 
 /// Whether the files' user-key ranges are pairwise disjoint (so they can sit in one level).
@@ -188,16 +265,19 @@ fn disjoint(files: &[Arc<LiveTable>]) -> bool {
         .all(|w| w[0].meta.largest_user_key() < w[1].meta.smallest_user_key())
 }
 
-/// Completes a plan: finds the overlapping files of the next level and decides on a move.
+/// Completes a plan: finds the overlapping files of `output_level` and decides on a move.
+/// The levels between `level` and `output_level` must be empty.
 pub(crate) fn plan_for(
     version: &Version,
     level: usize,
+    output_level: usize,
     inputs: Vec<Arc<LiveTable>>,
     busy: &HashSet<u64>,
 ) -> Option<Plan> {
     let lo = inputs.iter().map(|f| f.meta.smallest_user_key()).min()?;
     let hi = inputs.iter().map(|f| f.meta.largest_user_key()).max()?;
-    let next_inputs = version.overlapping(level + 1, Some(lo), Some(hi));
+    debug_assert!((level + 1..output_level).all(|l| version.levels[l].is_empty()));
+    let next_inputs = version.overlapping(output_level, Some(lo), Some(hi));
     if next_inputs.iter().any(|f| busy.contains(&f.meta.number)) {
         return None;
     }
@@ -205,7 +285,7 @@ pub(crate) fn plan_for(
     Some(Plan {
         keyspace: 0,
         level,
-        output_level: level + 1,
+        output_level,
         inputs,
         next_inputs,
         trivial_move,
@@ -328,6 +408,92 @@ mod tests {
         v = v.with_file(1, file(9, "k", "l", 5000)); // score 5 vs level 0's 1
         let plan = pick(&v, &cfg(), &HashSet::new(), &[]).unwrap();
         assert_eq!(plan.level, 1);
+        assert!(pending_bytes(&v, &cfg()) > 0);
+    }
+
+    #[test]
+    fn level0_compacts_straight_into_the_last_level_of_a_small_tree() {
+        let mut v = Version::empty();
+        for n in 1..=4 {
+            v = v.with_file(0, file(n, "a", "z", 10));
+        }
+        let plan = pick(&v, &cfg(), &HashSet::new(), &[]).unwrap();
+        assert_eq!((plan.level, plan.output_level), (0, NUM_LEVELS - 1));
+        // Small data in the last level keeps it the base level.
+        let v = v.with_file(NUM_LEVELS - 1, file(9, "b", "c", 90));
+        let plan = pick(&v, &cfg(), &HashSet::new(), &[]).unwrap();
+        assert_eq!(plan.output_level, NUM_LEVELS - 1);
+        assert_eq!(plan.next_inputs.len(), 1);
+    }
+
+    #[test]
+    fn the_base_level_rises_one_level_per_multiplier_of_data() {
+        let last = NUM_LEVELS - 1;
+        // (bytes in the last level, expected base level)
+        let cases = [
+            (50, last),
+            (1_000, last),
+            (1_001, last - 1),
+            (10_009, last - 1),
+            (10_010, last - 2),
+            (100_099, last - 2),
+            (100_100, last - 3),
+            (100_000_000_000, 1),
+        ];
+        for (size, base) in cases {
+            let v = Version::empty().with_file(last, file(1, "a", "z", size));
+            let t = LevelTargets::compute(&v, &cfg());
+            assert_eq!(t.base_level, base, "{size} bytes");
+            // Targets grow down the tree, none below level_base_bytes, and the base level's
+            // is at most level_base_bytes unless the data forces level 1 past it.
+            for l in base..last - 1 {
+                assert!(t.bytes[l] <= t.bytes[l + 1], "{size} bytes: {t:?}");
+            }
+            assert!(t.bytes[base..last].iter().all(|&b| b >= 1_000), "{t:?}");
+            assert!(t.bytes[1..base].iter().all(|&b| b == u64::MAX), "{t:?}");
+            if base > 1 && base < last {
+                assert_eq!(t.bytes[base], 1_000, "{size} bytes: {t:?}");
+            }
+            // The level above the last targets about a tenth of it (when that exceeds the
+            // floor), so about 90% of the data sits in the last level — unless the tree has
+            // run out of levels (base level 1).
+            if base > 1 && base < last {
+                let above = t.bytes[last - 1];
+                assert!(
+                    above == 1_000 || above.abs_diff(size / 10) <= size / 100,
+                    "{t:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_base_level_never_sits_below_data() {
+        // Level 2 holds data: level 0 may not skip past it, however small the tree.
+        let mut v = Version::empty().with_file(2, file(20, "a", "z", 10));
+        for n in 1..=4 {
+            v = v.with_file(0, file(n, "a", "z", 10));
+        }
+        let t = LevelTargets::compute(&v, &cfg());
+        assert_eq!(t.base_level, 2);
+        let plan = pick(&v, &cfg(), &HashSet::new(), &[]).unwrap();
+        assert_eq!((plan.level, plan.output_level), (0, 2));
+        assert_eq!(plan.next_inputs[0].meta.number, 20);
+    }
+
+    #[test]
+    fn an_oversized_base_level_compacts_into_the_level_below() {
+        let last = NUM_LEVELS - 1;
+        // 20000 bytes in the last level: base is last - 2 (targets 1000, 2000, -).
+        let v = Version::empty()
+            .with_file(last, file(1, "a", "z", 20_000))
+            .with_file(last - 1, file(2, "a", "m", 1_500))
+            .with_file(last - 2, file(3, "a", "c", 1_200));
+        let t = LevelTargets::compute(&v, &cfg());
+        assert_eq!(t.base_level, last - 2);
+        let plan = pick(&v, &cfg(), &HashSet::new(), &[]).unwrap();
+        assert_eq!((plan.level, plan.output_level), (last - 2, last - 1));
+        assert_eq!(plan.next_inputs[0].meta.number, 2);
         assert!(pending_bytes(&v, &cfg()) > 0);
     }
 }
