@@ -11,7 +11,7 @@
 //! (the one queried, and `bench_gsi1`'s only index), `gsi1` and `gsi3` KEYS_ONLY, `gsi2`
 //! INCLUDE `v` (the value), `gsi4` INCLUDE `g0`.
 
-use crate::dynamo::DynamoApi;
+use crate::dynamo::{Call, DynamoApi};
 use crate::engines::Result;
 use crate::workloads::{key, Params, Run, ValueGen};
 use rand::rngs::StdRng;
@@ -141,49 +141,62 @@ pub fn run(
             } else {
                 "bench_stream"
             };
-            for i in 0..n {
-                let mut item = item_key(i, p, &mut kb);
-                item["v"] = json!({"S": String::from_utf8_lossy(values.next())});
-                let call = db.put_item(json!({"TableName": table, "Item": item}))?;
-                run.timed(call)?;
-            }
+            prepared(
+                run,
+                n,
+                |i| {
+                    let mut item = item_key(i, p, &mut kb);
+                    item["v"] = json!({"S": String::from_utf8_lossy(values.next())});
+                    db.put_item(json!({"TableName": table, "Item": item}))
+                },
+                |()| Ok(()),
+            )?;
             run.user_bytes = n * (p.key_size + 8 + p.value_size) as u64;
         }
-        "table-get" => {
-            for _ in 0..n {
+        "table-get" => prepared(
+            run,
+            n,
+            |_| {
                 let k = item_key(rng.gen_range(0..n), p, &mut kb);
-                let call = db.get_item(json!({"TableName": "bench", "Key": k}))?;
-                if !run.timed(call)? {
-                    return Err("table-get: an item is missing (run table-put first)".into());
-                }
-            }
-        }
-        "table-update" => {
-            for _ in 0..n {
+                db.get_item(json!({"TableName": "bench", "Key": k}))
+            },
+            |found| match found {
+                true => Ok(()),
+                false => Err("table-get: an item is missing (run table-put first)".into()),
+            },
+        )?,
+        "table-update" => prepared(
+            run,
+            n,
+            |_| {
                 let k = item_key(rng.gen_range(0..n), p, &mut kb);
-                let call = db.update_item(json!({"TableName": "bench", "Key": k,
+                db.update_item(json!({"TableName": "bench", "Key": k,
                     "UpdateExpression": "ADD hits :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}}}))?;
-                run.timed(call)?;
-            }
-        }
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}))
+            },
+            |()| Ok(()),
+        )?,
         _ => {
-            let partitions = n / 100;
-            for _ in 0..partitions.max(1) * 2 {
-                key(rng.gen_range(0..partitions.max(1)), p.key_size, &mut kb);
-                let request = json!({"TableName": "bench",
-                    "KeyConditionExpression": "pk = :p",
-                    "ExpressionAttributeValues": {":p": {"S": String::from_utf8_lossy(&kb)}}});
-                let call = if name == "table-query100-read" {
-                    db.query_reading(request, "v")?
-                } else {
-                    db.query(request)?
-                };
-                let count = run.timed(call)?;
-                if count != 100 {
-                    return Err(format!("{name}: {count} items in a partition with v").into());
-                }
-            }
+            let partitions = (n / 100).max(1);
+            prepared(
+                run,
+                partitions * 2,
+                |_| {
+                    key(rng.gen_range(0..partitions), p.key_size, &mut kb);
+                    let request = json!({"TableName": "bench",
+                        "KeyConditionExpression": "pk = :p",
+                        "ExpressionAttributeValues": {":p": {"S": String::from_utf8_lossy(&kb)}}});
+                    if name == "table-query100-read" {
+                        db.query_reading(request, "v")
+                    } else {
+                        db.query(request)
+                    }
+                },
+                |count| match count {
+                    100 => Ok(()),
+                    _ => Err(format!("{name}: {count} items in a partition with v").into()),
+                },
+            )?;
         }
     }
     Ok(())
@@ -203,16 +216,20 @@ fn put_gsi(
     let n = items(p);
     let partitions = gsi_partitions(n);
     let mut kb = Vec::new();
-    for i in 0..n {
-        let mut item = item_key(i, p, &mut kb);
-        item["v"] = json!({"S": String::from_utf8_lossy(values.next())});
-        item["n"] = json!({"N": i.to_string()});
-        for a in 0..GSI_ATTRIBUTES {
-            item[format!("g{a}")] = gsi_value(gsi_partition(i, a, partitions));
-        }
-        let call = db.put_item(json!({"TableName": table, "Item": item}))?;
-        run.timed(call)?;
-    }
+    prepared(
+        run,
+        n,
+        |i| {
+            let mut item = item_key(i, p, &mut kb);
+            item["v"] = json!({"S": String::from_utf8_lossy(values.next())});
+            item["n"] = json!({"N": i.to_string()});
+            for a in 0..GSI_ATTRIBUTES {
+                item[format!("g{a}")] = gsi_value(gsi_partition(i, a, partitions));
+            }
+            db.put_item(json!({"TableName": table, "Item": item}))
+        },
+        |()| Ok(()),
+    )?;
     run.user_bytes = n * ((p.key_size + 8 + p.value_size) as u64 + GSI_ATTRIBUTE_BYTES);
     Ok(())
 }
@@ -224,18 +241,44 @@ fn query_gsi(db: &dyn DynamoApi, name: &str, p: &Params, run: &mut Run) -> Resul
     let n = items(p);
     let partitions = gsi_partitions(n);
     let mut rng = StdRng::seed_from_u64(p.seed ^ crate::hash_name(name));
-    for _ in 0..(n / 100).max(1) * 2 {
-        let g = gsi_value(rng.gen_range(0..partitions));
-        let call = db.query(json!({"TableName": GSI_QUERY_TABLE, "IndexName": "gsi0",
-            "KeyConditionExpression": "g0 = :g", "Limit": 100,
-            "ExpressionAttributeValues": {":g": g}}))?;
-        let count = run.timed(call)?;
-        if count != 100 {
-            return Err(format!(
+    prepared(
+        run,
+        (n / 100).max(1) * 2,
+        |_| {
+            let g = gsi_value(rng.gen_range(0..partitions));
+            db.query(json!({"TableName": GSI_QUERY_TABLE, "IndexName": "gsi0",
+                "KeyConditionExpression": "g0 = :g", "Limit": 100,
+                "ExpressionAttributeValues": {":g": g}}))
+        },
+        |count| match count {
+            100 => Ok(()),
+            _ => Err(format!(
                 "{name}: {count} items in a GSI partition (run table-put-gsi1 first)"
             )
-            .into());
+            .into()),
+        },
+    )
+}
+
+/// Operations prepared per batch, outside the measurement ([`Run::untimed`]).
+const PREPARED_BATCH: u64 = 256;
+
+/// Runs `count` operations: `prepare(i)` builds the `i`-th request (untimed, a batch at a
+/// time), then each is run and timed, and `check` sees its result.
+fn prepared<'a, T>(
+    run: &mut Run,
+    count: u64,
+    mut prepare: impl FnMut(u64) -> Result<Call<'a, T>>,
+    mut check: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let mut start = 0;
+    while start < count {
+        let end = (start + PREPARED_BATCH).min(count);
+        let calls = run.untimed(|| (start..end).map(&mut prepare).collect::<Result<Vec<_>>>())?;
+        for call in calls {
+            check(run.timed(call)?)?;
         }
+        start = end;
     }
     Ok(())
 }

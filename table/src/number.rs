@@ -246,58 +246,40 @@ impl Number {
         out.push(tag);
         out.push(exp);
         let nibble = |d: u8| if self.negative { 10 - d } else { d + 1 };
-        let mut nibbles = self.digits.iter().map(|&d| nibble(d)).collect::<Vec<u8>>();
-        nibbles.push(terminator);
-        if nibbles.len() % 2 == 1 {
-            nibbles.push(terminator);
+        // Two nibbles a byte; the terminator follows the last digit, and fills the last
+        // byte's low nibble when the digits are odd in number (one or two terminators).
+        let mut pairs = self.digits.chunks_exact(2);
+        for pair in &mut pairs {
+            out.push((nibble(pair[0]) << 4) | nibble(pair[1]));
         }
-        out.extend(nibbles.chunks(2).map(|p| (p[0] << 4) | p[1]));
+        match pairs.remainder() {
+            [last] => out.push((nibble(*last) << 4) | terminator),
+            _ => out.push((terminator << 4) | terminator),
+        }
     }
 
     /// Decodes a key encoding from the front of `src`, advancing it; `None` if malformed.
     pub fn decode_key(src: &mut &[u8]) -> Option<Number> {
-        let (&tag, rest) = src.split_first()?;
-        if tag == 0x80 {
-            *src = rest;
+        let mut digits = Vec::new();
+        let shape = walk_key(src, |d| digits.push(d))?;
+        *src = &src[shape.len..];
+        if digits.is_empty() {
             return Some(Number::zero());
         }
-        let negative = match tag {
-            0x40 => true,
-            0xC0 => false,
-            _ => return None,
-        };
-        let (&exp, mut rest) = rest.split_first()?;
-        let biased = if negative { 255 - exp } else { exp };
-        let exponent = i32::from(biased) + MIN_EXPONENT;
-        let terminator = if negative { 0xF } else { 0x0 };
-        let mut digits = Vec::new();
-        'outer: loop {
-            let (&byte, r) = rest.split_first()?;
-            rest = r;
-            for nibble in [byte >> 4, byte & 0xF] {
-                if nibble == terminator {
-                    break 'outer;
-                }
-                let d = if negative {
-                    10u8.checked_sub(nibble)?
-                } else {
-                    nibble.checked_sub(1)?
-                };
-                if d > 9 {
-                    return None;
-                }
-                digits.push(d);
-            }
-        }
-        if digits.is_empty() || digits.last() == Some(&0) || digits.len() > MAX_DIGITS {
-            return None;
-        }
-        *src = rest;
         Some(Number {
-            negative,
+            negative: shape.negative,
             digits,
-            exponent,
+            exponent: shape.exponent,
         })
+    }
+
+    /// Checks a key encoding at the front of `src` and passes over it, without building
+    /// the number; returns its DynamoDB size ([`Number::size`]), `None` if malformed.
+    pub fn skip_key(src: &mut &[u8]) -> Option<usize> {
+        let mut count = 0usize;
+        let shape = walk_key(src, |_| count += 1)?;
+        *src = &src[shape.len..];
+        Some(count.div_ceil(2) + 1)
     }
 
     /// DynamoDB's size of a number in bytes: one byte per two significant digits, plus one.
@@ -439,6 +421,68 @@ impl fmt::Debug for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Number({self})")
     }
+}
+
+/// What [`walk_key`] found at the front of its input.
+struct KeyShape {
+    negative: bool,
+    exponent: i32,
+    /// Bytes of the encoding.
+    len: usize,
+}
+
+/// Walks the key encoding of a number at the front of `src`, calling `digit` with each
+/// significant digit in order (none for zero), and checks it whole: a known tag, nibbles
+/// that are digits, a terminator, no trailing zero digit, at most [`MAX_DIGITS`] digits.
+/// `None` if malformed (some digits may have been passed to `digit` by then).
+fn walk_key(src: &[u8], mut digit: impl FnMut(u8)) -> Option<KeyShape> {
+    let (&tag, rest) = src.split_first()?;
+    if tag == 0x80 {
+        return Some(KeyShape {
+            negative: false,
+            exponent: 0,
+            len: 1,
+        });
+    }
+    let negative = match tag {
+        0x40 => true,
+        0xC0 => false,
+        _ => return None,
+    };
+    let (&exp, rest) = rest.split_first()?;
+    let biased = if negative { 255 - exp } else { exp };
+    let exponent = i32::from(biased) + MIN_EXPONENT;
+    let terminator = if negative { 0xF } else { 0x0 };
+    let (mut count, mut last) = (0usize, 0u8);
+    for (i, &byte) in rest.iter().enumerate() {
+        for nibble in [byte >> 4, byte & 0xF] {
+            if nibble == terminator {
+                if count == 0 || last == 0 || count > MAX_DIGITS {
+                    return None;
+                }
+                return Some(KeyShape {
+                    negative,
+                    exponent,
+                    len: 2 + i + 1,
+                });
+            }
+            let d = if negative {
+                10u8.checked_sub(nibble)?
+            } else {
+                nibble.checked_sub(1)?
+            };
+            if d > 9 {
+                return None;
+            }
+            count += 1;
+            if count > MAX_DIGITS {
+                return None;
+            }
+            digit(d);
+            last = d;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -596,6 +640,9 @@ mod tests {
             let mut src = &ka[..];
             prop_assert_eq!(Number::decode_key(&mut src), Some(a.clone()));
             prop_assert!(src.is_empty());
+            let mut src = &ka[..];
+            prop_assert_eq!(Number::skip_key(&mut src), Some(a.size()));
+            prop_assert!(src.is_empty());
             // Self-delimiting: a suffix is left alone.
             ka.extend_from_slice(b"tail");
             let mut src = &ka[..];
@@ -622,6 +669,20 @@ mod tests {
         fn decode_of_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
             let mut src = &bytes[..];
             let _ = Number::decode_key(&mut src);
+        }
+
+        /// Skipping accepts exactly what decoding accepts, passes over the same bytes and
+        /// gives the decoded number's size; a rejected input is left where it was.
+        #[test]
+        fn skip_agrees_with_decode(bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+            let (mut decoded, mut skipped) = (&bytes[..], &bytes[..]);
+            let number = Number::decode_key(&mut decoded);
+            let size = Number::skip_key(&mut skipped);
+            prop_assert_eq!(number.as_ref().map(Number::size), size);
+            prop_assert_eq!(decoded.len(), skipped.len());
+            if number.is_none() {
+                prop_assert_eq!(decoded.len(), bytes.len());
+            }
         }
     }
 }

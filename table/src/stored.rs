@@ -217,11 +217,8 @@ fn check_value(src: &mut &[u8], depth: usize, strict: bool) -> std::result::Resu
     }
     let (&t, rest) = src.split_first().ok_or("truncated value")?;
     *src = rest;
-    let number = |src: &mut &[u8]| {
-        Number::decode_key(src)
-            .map(|n| n.size())
-            .ok_or_else(|| "malformed number".to_owned())
-    };
+    let number =
+        |src: &mut &[u8]| Number::skip_key(src).ok_or_else(|| "malformed number".to_owned());
     Ok(match t {
         tag::S => string(src, strict, &mut None)?,
         tag::N => number(src)?,
