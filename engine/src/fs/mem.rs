@@ -82,11 +82,98 @@ impl FaultRule {
     }
 }
 
+/// Bytes of one chunk of a file's contents.
+const CHUNK: usize = 64 * 1024;
+
+/// A file's contents, in chunks of [`CHUNK`] bytes: a growing file never moves what it holds.
+/// (In one `Vec`, each doubling copied the whole file — tens of milliseconds for a write-ahead
+/// log of some size, on the write that happened to cross it: `strata serve --in-memory` runs
+/// on this file system.)
+///
+/// **Invariant:** every byte past `len` in the last chunk is zero, so growing is allocating.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<Box<[u8]>>,
+    len: usize,
+}
+
+impl Chunks {
+    fn from_vec(data: &[u8]) -> Chunks {
+        let mut c = Chunks::default();
+        c.write(0, data);
+        c
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Cuts the contents to `len` bytes, or extends them with zeros.
+    fn resize(&mut self, len: usize) {
+        if len < self.len {
+            let kept = len.div_ceil(CHUNK);
+            self.chunks.truncate(kept);
+            if let Some(last) = self.chunks.last_mut() {
+                last[len - (kept - 1) * CHUNK..].fill(0);
+            }
+        }
+        while self.chunks.len() * CHUNK < len {
+            self.chunks.push(vec![0; CHUNK].into_boxed_slice());
+        }
+        self.len = len;
+    }
+
+    /// Zeroes everything from `from` to the end.
+    fn zero_from(&mut self, from: usize) {
+        let len = self.len;
+        self.resize(from.min(len));
+        self.resize(len);
+    }
+
+    /// Writes `bytes` at `pos` (at most the length), extending the contents past their end.
+    fn write(&mut self, pos: usize, bytes: &[u8]) {
+        debug_assert!(pos <= self.len);
+        let end = pos + bytes.len();
+        if end > self.len {
+            self.resize(end);
+        }
+        let mut at = pos;
+        for piece in bytes.chunks(CHUNK) {
+            let (chunk, offset) = (at / CHUNK, at % CHUNK);
+            let first = piece.len().min(CHUNK - offset);
+            self.chunks[chunk][offset..offset + first].copy_from_slice(&piece[..first]);
+            if first < piece.len() {
+                self.chunks[chunk + 1][..piece.len() - first].copy_from_slice(&piece[first..]);
+            }
+            at += piece.len();
+        }
+    }
+
+    /// Fills `buf` from `pos`; the caller checks that `pos + buf.len()` is within the length.
+    fn read(&self, pos: usize, buf: &mut [u8]) {
+        let mut at = pos;
+        let mut done = 0;
+        while done < buf.len() {
+            let (chunk, offset) = (at / CHUNK, at % CHUNK);
+            let n = (buf.len() - done).min(CHUNK - offset);
+            buf[done..done + n].copy_from_slice(&self.chunks[chunk][offset..offset + n]);
+            done += n;
+            at += n;
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        let mut out = vec![0; self.len];
+        self.read(0, &mut out);
+        out
+    }
+}
+
 /// One file. `data` is everything in it, including zeros written ahead of the append position
 /// by [`WritableFile::zero_fill`]; appends overwrite those zeros in place.
 #[derive(Default)]
 struct FileData {
-    data: Vec<u8>,
+    data: Chunks,
     /// How much of `data` survives a crash.
     synced_len: usize,
     /// The append position. **Invariant:** `len <= data.len()`.
@@ -99,11 +186,8 @@ struct FileData {
 impl FileData {
     /// Writes `bytes` at the append position.
     fn write_at_end(&mut self, bytes: &[u8]) {
-        // Overwrites what lies past the append position (a zero-filled tail), then extends:
-        // each byte is written once.
-        let over = (self.data.len() - self.len).min(bytes.len());
-        self.data[self.len..self.len + over].copy_from_slice(&bytes[..over]);
-        self.data.extend_from_slice(&bytes[over..]);
+        // Overwrites what lies past the append position (a zero-filled tail), then extends.
+        self.data.write(self.len, bytes);
         self.len += bytes.len();
     }
 
@@ -204,8 +288,9 @@ impl MemFs {
         for file in state.names.values() {
             let mut f = file.lock();
             let (len, pos) = (f.synced_len, f.synced_pos);
-            f.data.truncate(len);
-            f.data[pos.min(len)..].fill(0);
+            let kept = len.min(f.data.len());
+            f.data.resize(kept);
+            f.data.zero_from(pos.min(len));
             f.len = pos.min(len);
         }
         state.locks.clear();
@@ -217,7 +302,7 @@ impl MemFs {
             .lock()
             .names
             .get(path)
-            .map(|f| f.lock().data.clone())
+            .map(|f| f.lock().data.to_vec())
     }
 
     /// Replaces a file's contents, durably (for corruption tests).
@@ -227,7 +312,7 @@ impl MemFs {
             synced_len: data.len(),
             len: data.len(),
             synced_pos: data.len(),
-            data,
+            data: Chunks::from_vec(&data),
         }));
         state.names.insert(path.to_path_buf(), file.clone());
         state.durable_names.insert(path.to_path_buf(), file);
@@ -259,7 +344,7 @@ impl WritableFile for MemWritable {
         let mut f = self.file.lock();
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         if len > f.data.len() {
-            f.data.resize(len, 0);
+            f.data.resize(len);
         }
         f.sync();
         Ok(())
@@ -302,7 +387,7 @@ impl RandomAccessFile for MemReadable {
                 "read past end of file",
             ));
         }
-        buf.copy_from_slice(&f.data[start..end]);
+        f.data.read(start, buf);
         Ok(())
     }
 
@@ -441,6 +526,67 @@ impl FileSystem for MemFs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// One operation on a file's contents.
+    #[derive(Debug, Clone)]
+    enum ChunkOp {
+        /// Write this many bytes of a pattern at this fraction of the length.
+        Write(u8, usize, f64),
+        Resize(usize),
+        ZeroFrom(f64),
+    }
+
+    fn chunk_op() -> impl Strategy<Value = ChunkOp> {
+        // Sizes around the chunk size, so writes and cuts cross chunk boundaries.
+        let size = prop_oneof![0..300usize, (CHUNK - 300)..(CHUNK + 300), 0..(3 * CHUNK)];
+        prop_oneof![
+            (any::<u8>(), size.clone(), 0.0..=1.0f64)
+                .prop_map(|(b, n, at)| ChunkOp::Write(b, n, at)),
+            size.prop_map(ChunkOp::Resize),
+            (0.0..=1.0f64).prop_map(ChunkOp::ZeroFrom),
+        ]
+    }
+
+    proptest! {
+        /// Chunked contents read back as a plain vector given the same operations would,
+        /// at every offset.
+        #[test]
+        fn chunks_behave_as_a_vector(ops in proptest::collection::vec(chunk_op(), 1..30)) {
+            let (mut chunks, mut model) = (Chunks::default(), Vec::<u8>::new());
+            for op in ops {
+                match op {
+                    ChunkOp::Write(b, n, at) => {
+                        let pos = (model.len() as f64 * at) as usize;
+                        let bytes: Vec<u8> = (0..n).map(|i| b.wrapping_add(i as u8)).collect();
+                        chunks.write(pos, &bytes);
+                        let end = pos + n;
+                        if end > model.len() {
+                            model.resize(end, 0);
+                        }
+                        model[pos..end].copy_from_slice(&bytes);
+                    }
+                    ChunkOp::Resize(len) => {
+                        chunks.resize(len);
+                        model.resize(len, 0);
+                    }
+                    ChunkOp::ZeroFrom(at) => {
+                        let from = (model.len() as f64 * at) as usize;
+                        chunks.zero_from(from);
+                        model[from..].fill(0);
+                    }
+                }
+                prop_assert_eq!(chunks.len(), model.len());
+                prop_assert!(chunks.to_vec() == model, "contents differ");
+                if !model.is_empty() {
+                    let start = model.len() / 3;
+                    let mut part = vec![0; model.len() - start];
+                    chunks.read(start, &mut part);
+                    prop_assert!(part[..] == model[start..], "a read from {} differs", start);
+                }
+            }
+        }
+    }
 
     #[test]
     fn crash_drops_unsynced_bytes_and_entries() {
