@@ -138,7 +138,8 @@ def run_server(name, args):
                 before = cpu_seconds(proc.pid)
                 load = subprocess.run(
                     [args.load, "--endpoint", f"http://127.0.0.1:{port}", "--clients",
-                     str(clients), "--items", str(items), "--workloads", workload],
+                     str(clients), "--items", str(items), "--workloads", workload,
+                     *args.load_args.split()],
                     capture_output=True, text=True, timeout=1800)
                 if load.returncode != 0:
                     raise RuntimeError(f"http-load against {name} failed: {load.stderr}")
@@ -179,6 +180,8 @@ def main():
     p.add_argument("--clients", default="1,16")
     p.add_argument("--workloads", default="put,get,update,query,batchwrite")
     p.add_argument("--load", default=os.path.join(ROOT, "target", "release", "http-load"))
+    p.add_argument("--load-args", default="",
+                   help="more http-load flags, e.g. --blocking (a thread per client)")
     p.add_argument("--out")
     args = p.parse_args()
 
@@ -207,7 +210,10 @@ def main():
     cpu = os.cpu_count()
     out.append(f"{len(servers)} servers, {args.rounds} round(s) interleaved, {args.items} items "
                f"({args.slow_items} for moto), 1 KB items, load generator "
-               f"(`http-load`, raw HTTP/1.1 keep-alive) on the same {cpu}-core machine; medians of "
+               f"(`http-load {args.load_args}`: raw HTTP/1.1 keep-alive connections, "
+               + ("a thread each, requests built as sent" if "--blocking" in args.load_args
+                  else "on one event-loop thread, every request built before the run")
+               + f") on the same {cpu}-core machine; medians of "
                f"the rounds. Command: `python3 bench/http-peers.py {' '.join(sys.argv[1:])}`\n")
     out.append("| server | start-up ms | idle RSS MiB | peak RSS MiB |")
     out.append("|---|---:|---:|---:|")
