@@ -24,6 +24,19 @@ fn reply<T: Serialize>(out: Result<T, strata_table::TableError>) -> Result<Vec<u
     sonic_rs::to_vec(&out).map_err(|e| WireError::internal(e.to_string()))
 }
 
+/// [`reply`] for a Query or Scan page, into a buffer sized for it up front: grown by
+/// doubling from empty, a 100 KB page's buffer was reallocated (and copied) ten times, a
+/// tenth of a Query's server time. Escaping reserves room for the worst case of each string
+/// (sonic-rs), hence the slack.
+fn reply_page(
+    out: Result<strata_table::stored::ReadOutput, strata_table::TableError>,
+) -> Result<Vec<u8>, WireError> {
+    let out = out.map_err(WireError::from)?;
+    let mut buf = Vec::with_capacity(out.stored_bytes() * 5 / 4 + 16 * 1024);
+    sonic_rs::to_writer(&mut buf, &out).map_err(|e| WireError::internal(e.to_string()))?;
+    Ok(buf)
+}
+
 fn value(v: Value) -> Result<Vec<u8>, WireError> {
     serde_json::to_vec(&v).map_err(|e| WireError::internal(e.to_string()))
 }
@@ -87,8 +100,8 @@ pub fn dispatch(
         "GetItem" => reply(db.get_item(parse(body)?)),
         "UpdateItem" => reply(db.update_item(parse(body)?)),
         "DeleteItem" => reply(db.delete_item(parse(body)?)),
-        "Query" => reply(db.query_stored(parse(body)?)),
-        "Scan" => reply(db.scan_stored(parse(body)?)),
+        "Query" => reply_page(db.query_stored(parse(body)?)),
+        "Scan" => reply_page(db.scan_stored(parse(body)?)),
         "BatchGetItem" => reply(db.batch_get_item(parse(body)?)),
         "BatchWriteItem" => reply(db.batch_write_item(parse(body)?)),
         "TransactGetItems" => reply(db.transact_get_items(parse(body)?)),

@@ -68,6 +68,14 @@ impl ReadItem {
             .map_err(|e| TableError::Internal(format!("an item is damaged: {e}")))
     }
 
+    /// Bytes of the stored encoding; 0 for a decoded item.
+    fn stored_len(&self) -> usize {
+        match &self.0 {
+            Repr::Stored(bytes) => bytes.len(),
+            Repr::Decoded(_) => 0,
+        }
+    }
+
     /// The item, decoded.
     pub fn into_item(self) -> Result<Item> {
         match self.0 {
@@ -111,6 +119,12 @@ impl Serialize for ReadItem {
 pub type ReadOutput = QueryOutput<ReadItem>;
 
 impl ReadOutput {
+    /// Bytes of the items left in their stored encoding: about the length of their JSON, a
+    /// size hint for a buffer the answer is serialized into (decoded items count nothing).
+    pub fn stored_bytes(&self) -> usize {
+        self.items.iter().flatten().map(ReadItem::stored_len).sum()
+    }
+
     /// The answer with every item decoded.
     pub fn into_output(self) -> Result<QueryOutput> {
         Ok(QueryOutput {
