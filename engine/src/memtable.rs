@@ -354,6 +354,10 @@ impl InternalIterator for MemTableIter {
         &self.buf[self.idx].bytes[self.key_at.1..]
     }
 
+    fn value_pinned(&self) -> Bytes {
+        self.buf[self.idx].bytes.slice(self.key_at.1..)
+    }
+
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         let target = Entry::search(target);
         self.seek_from(Bound::Included(&target), true);

@@ -131,7 +131,7 @@ fn check_range(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
 
 fn check_cursor_walk(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng) {
     // Random seeks and zig-zag steps against the model; the value is read both borrowed and
-    // owned at every step, in either direction.
+    // owned (copied and pinned) at every step, in either direction.
     let at = |c: &strata_engine::Cursor| {
         c.key().map(|k| {
             let v = c.value().unwrap_or_default().to_vec();
@@ -139,6 +139,11 @@ fn check_cursor_walk(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdR
                 c.value_bytes().as_deref(),
                 Some(&v[..]),
                 "owned value of {k:?}"
+            );
+            assert_eq!(
+                c.value_pinned().as_deref(),
+                Some(&v[..]),
+                "pinned value of {k:?}"
             );
             (k.to_vec(), v)
         })

@@ -407,6 +407,11 @@ impl Database {
     /// Query, answering with items left in their stored encoding where nothing needed them
     /// decoded (no filter or projection): the same answer as [`Database::query`], for a
     /// caller that serializes it (as the server does) rather than uses the items.
+    ///
+    /// Stored items share the bytes they were read from: a table block, or an arena chunk
+    /// of a memtable (up to 1 MiB), which stays in memory while any item read from it is
+    /// held, even after the memtable is flushed. Hold the answer briefly; decode what is kept
+    /// ([`crate::stored::ReadItem::into_item`]).
     pub fn query_stored(&self, input: QueryInput) -> Result<ReadOutput> {
         self.query_with(input, true)
     }

@@ -16,9 +16,6 @@ use strata_engine::{Keyspace, Snapshot};
 /// The most item bytes one page reads.
 pub const PAGE_BYTES: usize = 1024 * 1024;
 
-/// Items a page of stored items is first given room for (at most `Limit`).
-const STORED_GUESS_ITEMS: usize = 128;
-
 /// A sort-key condition of a Query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortCondition {
@@ -148,8 +145,9 @@ pub struct PageSpec<'a> {
     pub project: Option<&'a dyn Fn(&Item) -> Item>,
     /// Only count (Select COUNT).
     pub count_only: bool,
-    /// Whole items may stay in their stored encoding (see [`crate::stored`]): for a caller
-    /// that serializes them rather than use them.
+    /// Whole items may stay in their stored encoding (see [`crate::stored`]), sharing the
+    /// bytes they were read from — a table block, or a memtable's arena chunk, kept alive
+    /// while they are held: for a caller that serializes them rather than keep them.
     pub keep_stored: bool,
 }
 
@@ -193,32 +191,19 @@ pub fn read_page(
     } else {
         cursor.seek_to_first()?;
     }
-    // Items read whole and not looked at stay as stored: copied into one buffer for the
-    // page (one allocation, where a buffer per item cost a `malloc` and a `free` each), cut
-    // into the page's items once it is read.
+    // Items read whole and not looked at stay as stored, sharing the bytes they were read
+    // from (a table block, a memtable's arena chunk): no copy and no allocation per item.
     let stored = spec.keep_stored
         && spec.load.is_none()
         && spec.filter.is_none()
         && spec.project.is_none()
         && !spec.count_only;
-    let mut stored_bytes = Vec::new();
-    let mut stored_ends = Vec::new();
     while let Some(key) = cursor.key() {
         let evaluated = if stored {
-            let value = cursor.value().unwrap_or_default();
-            page.bytes += check_stored(value)?;
+            let value = cursor.value_pinned().unwrap_or_default();
+            page.bytes += check_stored(&value)?;
             page.scanned += 1;
-            if stored_bytes.is_empty() {
-                // Room for the page at once, guessed from its first item (doubling from
-                // empty copied a 100-item page's bytes seven times over).
-                let items = spec
-                    .limit
-                    .unwrap_or(STORED_GUESS_ITEMS)
-                    .min(STORED_GUESS_ITEMS);
-                stored_bytes.reserve(value.len().saturating_mul(items).min(PAGE_BYTES));
-            }
-            stored_bytes.extend_from_slice(value);
-            stored_ends.push(stored_bytes.len());
+            page.items.push(ReadItem::checked(value));
             true
         } else {
             evaluate(&mut page, key, cursor.value().unwrap_or_default(), spec)?
@@ -235,18 +220,6 @@ pub fn read_page(
         } else {
             cursor.next()?;
         }
-    }
-    if !stored_ends.is_empty() {
-        let all = bytes::Bytes::from(stored_bytes);
-        let mut start = 0;
-        page.items = stored_ends
-            .into_iter()
-            .map(|end| {
-                let item = ReadItem::checked(all.slice(start..end));
-                start = end;
-                item
-            })
-            .collect();
     }
     Ok(page)
 }

@@ -135,6 +135,17 @@ impl Cursor {
         })
     }
 
+    /// The current value as owned bytes shared with wherever it lies — a table block, or a
+    /// memtable's arena chunk (up to 1 MiB), which stays alive while the value is held. For
+    /// values kept briefly, such as a page serialized and dropped; [`Cursor::value_bytes`]
+    /// copies small memtable values instead.
+    pub fn value_pinned(&self) -> Option<Bytes> {
+        self.valid.then(|| match self.direction {
+            Direction::Forward => self.iter.value_pinned(),
+            Direction::Reverse => self.value.clone(),
+        })
+    }
+
     fn above_upper(&self, user_key: &[u8]) -> bool {
         match &self.upper {
             Bound::Included(u) => user_key > &u[..],

@@ -143,6 +143,10 @@ impl InternalIterator for MergingIterator {
         self.children[self.current.unwrap_or(0)].value_ref()
     }
 
+    fn value_pinned(&self) -> Bytes {
+        self.children[self.current.unwrap_or(0)].value_pinned()
+    }
+
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.position_all(Direction::Forward, |c| c.seek(target))
     }

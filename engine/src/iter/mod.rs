@@ -30,6 +30,12 @@ pub(crate) trait InternalIterator: Send {
     /// The current entry's value, borrowed until the iterator moves: no copy and no reference
     /// count. Only when `valid()`.
     fn value_ref(&self) -> &[u8];
+    /// The current entry's value, owned and shared with wherever it lies, whatever that pins:
+    /// a memtable value keeps its arena chunk alive while it is held. For values held
+    /// briefly. Only when `valid()`.
+    fn value_pinned(&self) -> Bytes {
+        self.value()
+    }
     /// Moves to the first entry `>= target`.
     fn seek(&mut self, target: &[u8]) -> Result<()>;
     /// Moves to the first entry.
