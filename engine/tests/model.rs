@@ -3,7 +3,7 @@
 //! Snapshots taken along the way are checked against copies of the model from their moment,
 //! while compactions (background and manual) run underneath them.
 //!
-//! `STRATA_MODEL_OPS` sets the number of operations per seed (default 4000);
+//! `STRATA_MODEL_OPS` sets the number of operations per seed (default 6000);
 //! `STRATA_MODEL_SEEDS` the number of seeds (default 3).
 
 #![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
