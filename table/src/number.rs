@@ -273,6 +273,25 @@ impl Number {
         })
     }
 
+    /// The canonical text of the key encoding at the front of `src`, advancing it: what
+    /// `decode_key` and `to_string` give, without building the number (one allocation, the
+    /// text). `None` if malformed, and `src` is left where it was.
+    pub fn key_text(src: &mut &[u8]) -> Option<String> {
+        let mut digits = [0u8; MAX_DIGITS];
+        let mut count = 0;
+        let shape = walk_key(src, |d| {
+            // `walk_key` passes at most MAX_DIGITS digits.
+            if let Some(slot) = digits.get_mut(count) {
+                *slot = d;
+            }
+            count += 1;
+        })?;
+        *src = &src[shape.len..];
+        let mut text = String::with_capacity(count + 8);
+        write_canonical(&mut text, shape.negative, shape.exponent, &digits[..count]);
+        Some(text)
+    }
+
     /// Checks a key encoding at the front of `src` and passes over it, without building
     /// the number; returns its DynamoDB size ([`Number::size`]), `None` if malformed.
     pub fn skip_key(src: &mut &[u8]) -> Option<usize> {
@@ -390,30 +409,38 @@ impl PartialOrd for Number {
 impl fmt::Display for Number {
     /// The canonical form: plain decimal, no exponent, no leading or trailing zeros.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_zero() {
-            return f.write_str("0");
-        }
         let mut s = String::with_capacity(self.digits.len() + 8);
-        if self.negative {
-            s.push('-');
-        }
-        let digit = |d: u8| char::from(b'0' + d);
-        if self.exponent < 0 {
-            s.push_str("0.");
-            for _ in 0..(-self.exponent - 1) {
-                s.push('0');
-            }
-            s.extend(self.digits.iter().map(|&d| digit(d)));
-        } else {
-            let int_len = self.exponent as usize + 1;
-            for i in 0..int_len.max(self.digits.len()) {
-                if i == int_len {
-                    s.push('.');
-                }
-                s.push(digit(self.digits.get(i).copied().unwrap_or(0)));
-            }
-        }
+        write_canonical(&mut s, self.negative, self.exponent, &self.digits);
         f.write_str(&s)
+    }
+}
+
+/// Appends the canonical text of the number `0.d1d2d3… × 10^(exponent + 1)` (negated when
+/// `negative`) to `out`: plain decimal, no exponent, no leading or trailing zeros; `0` when
+/// `digits` is empty.
+fn write_canonical(out: &mut String, negative: bool, exponent: i32, digits: &[u8]) {
+    if digits.is_empty() {
+        out.push('0');
+        return;
+    }
+    if negative {
+        out.push('-');
+    }
+    let digit = |d: u8| char::from(b'0' + d);
+    if exponent < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exponent - 1) {
+            out.push('0');
+        }
+        out.extend(digits.iter().map(|&d| digit(d)));
+    } else {
+        let int_len = exponent as usize + 1;
+        for i in 0..int_len.max(digits.len()) {
+            if i == int_len {
+                out.push('.');
+            }
+            out.push(digit(digits.get(i).copied().unwrap_or(0)));
+        }
     }
 }
 
@@ -643,6 +670,9 @@ mod tests {
             let mut src = &ka[..];
             prop_assert_eq!(Number::skip_key(&mut src), Some(a.size()));
             prop_assert!(src.is_empty());
+            let mut src = &ka[..];
+            prop_assert_eq!(Number::key_text(&mut src), Some(a.to_string()));
+            prop_assert!(src.is_empty());
             // Self-delimiting: a suffix is left alone.
             ka.extend_from_slice(b"tail");
             let mut src = &ka[..];
@@ -671,8 +701,9 @@ mod tests {
             let _ = Number::decode_key(&mut src);
         }
 
-        /// Skipping accepts exactly what decoding accepts, passes over the same bytes and
-        /// gives the decoded number's size; a rejected input is left where it was.
+        /// Skipping and reading the text accept exactly what decoding accepts, pass over the
+        /// same bytes and give the decoded number's size and text; a rejected input is left
+        /// where it was.
         #[test]
         fn skip_agrees_with_decode(bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
             let (mut decoded, mut skipped) = (&bytes[..], &bytes[..]);
@@ -680,6 +711,9 @@ mod tests {
             let size = Number::skip_key(&mut skipped);
             prop_assert_eq!(number.as_ref().map(Number::size), size);
             prop_assert_eq!(decoded.len(), skipped.len());
+            let mut texted = &bytes[..];
+            prop_assert_eq!(number.as_ref().map(Number::to_string), Number::key_text(&mut texted));
+            prop_assert_eq!(decoded.len(), texted.len());
             if number.is_none() {
                 prop_assert_eq!(decoded.len(), bytes.len());
             }

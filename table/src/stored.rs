@@ -362,8 +362,8 @@ fn member<'b>(
 ) -> std::result::Result<std::borrow::Cow<'b, str>, String> {
     advance(src, |src| match t {
         tag::S => Ok(codec::get_bytes(src).and_then(codec::utf8)?.into()),
-        tag::N => Number::decode_key(src)
-            .map(|n| n.to_string().into())
+        tag::N => Number::key_text(src)
+            .map(Into::into)
             .ok_or_else(|| "malformed number".to_owned()),
         _ => Ok(crate::value::b64().encode(codec::get_bytes(src)?).into()),
     })
