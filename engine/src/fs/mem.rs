@@ -98,7 +98,7 @@ struct Chunks {
 }
 
 impl Chunks {
-    fn from_vec(data: &[u8]) -> Chunks {
+    fn from_slice(data: &[u8]) -> Chunks {
         let mut c = Chunks::default();
         c.write(0, data);
         c
@@ -137,28 +137,15 @@ impl Chunks {
         if end > self.len {
             self.resize(end);
         }
-        let mut at = pos;
-        for piece in bytes.chunks(CHUNK) {
-            let (chunk, offset) = (at / CHUNK, at % CHUNK);
-            let first = piece.len().min(CHUNK - offset);
-            self.chunks[chunk][offset..offset + first].copy_from_slice(&piece[..first]);
-            if first < piece.len() {
-                self.chunks[chunk + 1][..piece.len() - first].copy_from_slice(&piece[first..]);
-            }
-            at += piece.len();
+        for (chunk, offset, done, n) in pieces(pos, bytes.len()) {
+            self.chunks[chunk][offset..offset + n].copy_from_slice(&bytes[done..done + n]);
         }
     }
 
     /// Fills `buf` from `pos`; the caller checks that `pos + buf.len()` is within the length.
     fn read(&self, pos: usize, buf: &mut [u8]) {
-        let mut at = pos;
-        let mut done = 0;
-        while done < buf.len() {
-            let (chunk, offset) = (at / CHUNK, at % CHUNK);
-            let n = (buf.len() - done).min(CHUNK - offset);
+        for (chunk, offset, done, n) in pieces(pos, buf.len()) {
             buf[done..done + n].copy_from_slice(&self.chunks[chunk][offset..offset + n]);
-            done += n;
-            at += n;
         }
     }
 
@@ -167,6 +154,22 @@ impl Chunks {
         self.read(0, &mut out);
         out
     }
+}
+
+/// The pieces of the `len` bytes at `pos`, one per chunk they touch: (chunk, offset in the
+/// chunk, offset in the caller's buffer, length).
+fn pieces(pos: usize, len: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    let mut done = 0;
+    std::iter::from_fn(move || {
+        (done < len).then(|| {
+            let at = pos + done;
+            let (chunk, offset) = (at / CHUNK, at % CHUNK);
+            let n = (len - done).min(CHUNK - offset);
+            let piece = (chunk, offset, done, n);
+            done += n;
+            piece
+        })
+    })
 }
 
 /// One file. `data` is everything in it, including zeros written ahead of the append position
@@ -312,7 +315,7 @@ impl MemFs {
             synced_len: data.len(),
             len: data.len(),
             synced_pos: data.len(),
-            data: Chunks::from_vec(&data),
+            data: Chunks::from_slice(&data),
         }));
         state.names.insert(path.to_path_buf(), file.clone());
         state.durable_names.insert(path.to_path_buf(), file);
