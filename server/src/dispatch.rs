@@ -18,10 +18,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
 }
 
 fn reply<T: Serialize>(out: Result<T, strata_table::TableError>) -> Result<Vec<u8>, WireError> {
-    let out = out.map_err(WireError::from)?;
-    // Straight to bytes, no intermediate `Value` tree, with sonic-rs's SIMD string escaping:
-    // escaping item strings byte by byte was a quarter of a Query's cost.
-    sonic_rs::to_vec(&out).map_err(|e| WireError::internal(e.to_string()))
+    // 128 bytes: where `sonic_rs::to_vec` starts.
+    to_json(&out.map_err(WireError::from)?, 128)
 }
 
 /// [`reply`] for a Query or Scan page, into a buffer sized for it up front: grown by
@@ -32,8 +30,15 @@ fn reply_page(
     out: Result<strata_table::stored::ReadOutput, strata_table::TableError>,
 ) -> Result<Vec<u8>, WireError> {
     let out = out.map_err(WireError::from)?;
-    let mut buf = Vec::with_capacity(out.stored_bytes() * 5 / 4 + 16 * 1024);
-    sonic_rs::to_writer(&mut buf, &out).map_err(|e| WireError::internal(e.to_string()))?;
+    to_json(&out, out.stored_bytes() * 5 / 4 + 16 * 1024)
+}
+
+/// `out` as JSON, into a buffer of `capacity` to start with. Straight to bytes, no
+/// intermediate `Value` tree, with sonic-rs's SIMD string escaping: escaping item strings
+/// byte by byte was a quarter of a Query's cost.
+fn to_json<T: Serialize>(out: &T, capacity: usize) -> Result<Vec<u8>, WireError> {
+    let mut buf = Vec::with_capacity(capacity);
+    sonic_rs::to_writer(&mut buf, out).map_err(|e| WireError::internal(e.to_string()))?;
     Ok(buf)
 }
 
