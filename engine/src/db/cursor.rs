@@ -79,7 +79,7 @@ impl Cursor {
             None => (Vec::new(), &[][..]),
         };
         for mem in mems {
-            children.push(Box::new(mem.iter()));
+            children.push(Box::new(mem.iter_at(read_seq)));
         }
         // Level 0 files overlap: one child each. Deeper levels are sorted and disjoint: one
         // child per level, opening a single file at a time.
