@@ -225,14 +225,15 @@ impl MemTable {
         });
         self.size.fetch_add(charged + NODE_BYTES, Ordering::Relaxed);
         let guard = &epoch::pin();
-        let inserted = self
-            .map
-            .insert(Entry::new(bytes), AtomicU64::new(u64::MAX), guard);
+        let entry = Entry::new(bytes);
+        let head = entry.head;
+        let inserted = self.map.insert(entry, AtomicU64::new(u64::MAX), guard);
         // The next entry is the newest older version of this key, if the key has one here.
         // (Inserts come in sequence order; `fetch_min` keeps the nearest newer version should
-        // one ever come out of order.)
+        // one ever come out of order.) The cached heads tell most other keys apart without
+        // reading the next entry's bytes.
         if let Some(older) = inserted.next(guard) {
-            if key::user_key(older.key().ikey()) == user_key {
+            if older.key().head == head && key::user_key(older.key().ikey()) == user_key {
                 older.value().fetch_min(seq, Ordering::Release);
             }
             older.release(guard);
