@@ -2,9 +2,10 @@
 """strata's server against DynamoDB-compatible peers over HTTP, in one run.
 
 Starts each server in turn (fresh, on a free port), measures its start-up time (spawn until
-ListTables answers; the median of --startups start-ups, each on a fresh data dir) and idle RSS, runs `http-load` against it (PutItem, GetItem, UpdateItem,
-Query of 100 items (each partition ten times), BatchWriteItem of 25; 1 KB items; 1 and 16 clients), then reads its peak
-RSS, and stops it. Rounds interleave the servers so they share the machine's noise. Prints
+ListTables answers; the median of --startups start-ups, each on a fresh data dir) and idle
+RSS, runs `http-load` against it (PutItem, GetItem, UpdateItem, Query of 100 items (each
+partition ten times), BatchWriteItem of 25; 1 KB items; 1 and 16 clients), then reads its
+peak RSS, and stops it. Rounds interleave the servers so they share the machine's noise. Prints
 (and with --out writes) a markdown table of every round and of the medians, with ratios to
 the first peer named in --baseline.
 
@@ -121,9 +122,10 @@ def stop(proc):
         proc.wait()
 
 
-def startup_ms(name, times):
-    """The median of `times` start-ups of server `name`, each on a fresh port and data dir
-    (one start-up is at the mercy of this shared machine's scheduler)."""
+def startup_samples(name, times):
+    """`times` start-ups of server `name` in milliseconds, each on a fresh port and data dir
+    (one start-up is at the mercy of this shared machine's scheduler); None when the server
+    is not installed."""
     samples = []
     for _ in range(times):
         data = tempfile.mkdtemp(prefix=f"http-peers-{name}-start-")
@@ -136,7 +138,7 @@ def startup_ms(name, times):
             samples.append(ms)
         finally:
             shutil.rmtree(data, ignore_errors=True)
-    return statistics.median(samples)
+    return samples
 
 
 def rss_kib(pid, field):
@@ -167,13 +169,19 @@ def cpu_seconds(pid):
 
 
 def run_server(name, args):
-    startup = startup_ms(name, args.startups)
-    if startup is None:
+    # The measured run's own start-up is the last of the --startups samples.
+    samples = startup_samples(name, args.startups - 1)
+    if samples is None:
         return None
     data = tempfile.mkdtemp(prefix=f"http-peers-{name}-")
-    port = free_port()
-    proc, _ = start(name, port, data)
+    proc = None
     try:
+        port = free_port()
+        started = start(name, port, data)
+        if started is None:
+            return None
+        proc, ms = started
+        startup = statistics.median(samples + [ms])
         time.sleep(1)
         idle = rss_kib(proc.pid, "VmRSS")
         items = args.slow_items if name == "moto" else args.items
@@ -202,7 +210,8 @@ def run_server(name, args):
         return {"startup_ms": startup, "idle_mib": idle / 1024, "peak_mib": peak / 1024,
                 "rows": rows}
     finally:
-        stop(proc)
+        if proc is not None:
+            stop(proc)
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -222,7 +231,7 @@ def main():
     p.add_argument("--load", default=os.path.join(ROOT, "target", "release", "http-load"))
     p.add_argument("--load-args", default="",
                    help="more http-load flags, e.g. --blocking (a thread per client)")
-    p.add_argument("--startups", type=int, default=5,
+    p.add_argument("--startups", type=int, default=5, choices=range(1, 101), metavar="N",
                    help="start-ups per server and round; the median is reported")
     p.add_argument("--out")
     args = p.parse_args()

@@ -507,14 +507,25 @@ mod tests {
         assert_eq!(key::user_key(it.key()), b"00500");
     }
 
-    /// Every entry `iter_at(read_seq)` yields, in order, as `(user key, seq)`.
-    fn entries_at(m: &Arc<MemTable>, read_seq: u64) -> Vec<(Vec<u8>, u64)> {
-        let mut it = m.iter_at(read_seq);
-        it.seek_to_first().unwrap();
+    /// Every entry `it` yields walking `forward` from its first entry (else back from its
+    /// last), in key order, as `(user key, seq)`.
+    fn entries(mut it: MemTableIter, forward: bool) -> Vec<(Vec<u8>, u64)> {
+        if forward {
+            it.seek_to_first().unwrap();
+        } else {
+            it.seek_to_last().unwrap();
+        }
         let mut out = Vec::new();
         while it.valid() {
             out.push((key::user_key(it.key()).to_vec(), key::seq_of(it.key())));
-            it.next().unwrap();
+            if forward {
+                it.next().unwrap();
+            } else {
+                it.prev().unwrap();
+            }
+        }
+        if !forward {
+            out.reverse();
         }
         out
     }
@@ -537,7 +548,7 @@ mod tests {
         }
         // Internal order: user key ascending, newer versions first.
         all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        assert_eq!(entries_at(&m, 0), all, "iter() hides nothing");
+        assert_eq!(entries(m.iter(), true), all, "iter() hides nothing");
         for read_seq in [1, 2, 77, 500, 1000, 1999, 2000, u64::MAX >> 8] {
             // Model: an entry is passed over iff a newer version of its key is visible.
             let expected: Vec<_> = all
@@ -548,16 +559,13 @@ mod tests {
                 })
                 .cloned()
                 .collect();
-            assert_eq!(entries_at(&m, read_seq), expected, "at {read_seq}");
-            // Backwards, the same entries in reverse, across refills.
-            let mut it = m.iter_at(read_seq);
-            it.seek_to_last().unwrap();
-            let mut back = Vec::new();
-            while it.valid() {
-                back.push((key::user_key(it.key()).to_vec(), key::seq_of(it.key())));
-                it.prev().unwrap();
-            }
-            back.reverse();
+            assert_eq!(
+                entries(m.iter_at(read_seq), true),
+                expected,
+                "at {read_seq}"
+            );
+            // Backwards, the same entries, across refills.
+            let back = entries(m.iter_at(read_seq), false);
             assert_eq!(back, expected, "backwards at {read_seq}");
         }
     }
