@@ -529,17 +529,10 @@ impl Db {
     /// returns `false`. The check and the registration are atomic with publication, so no
     /// commit can slip between them.
     pub fn wake_on_commit(&self, after: u64, waker: &std::task::Waker) -> bool {
-        let inner = self.inner();
-        let _publication = inner.publish.lock();
-        if inner.visible_seq.load(Ordering::Acquire) > after {
-            return true;
-        }
-        let mut wakers = inner.commit_wakers.lock();
-        if !wakers.iter().any(|w| w.will_wake(waker)) {
-            wakers.push(waker.clone());
-        }
-        inner.has_commit_wakers.store(true, Ordering::Release);
-        false
+        matches!(
+            self.inner().register_commit_waker(after, waker),
+            CommitWake::Visible
+        )
     }
 
     /// Resolves once every write ordered so far — those made with
@@ -565,10 +558,7 @@ impl Db {
             }
             if p.poisoned {
                 drop(p);
-                inner.check_writable()?;
-                return Err(Error::ReadOnly(
-                    "an earlier write failed to sync; later writes were not made durable".into(),
-                ));
+                return Err(inner.publication_stopped());
             }
             inner.publish_cv.wait(&mut p);
         }
@@ -679,11 +669,26 @@ impl std::future::Future for Durable {
             }
             // A failed fsync stops publication for good: report it instead of waiting.
             inner.check_writable()?;
-            if !self.db.wake_on_commit(visible, cx.waker()) {
-                return std::task::Poll::Pending;
+            // The failure may also come between that check and the registration: then its
+            // publication has woken the wakers already, and this one would wait for good.
+            match inner.register_commit_waker(visible, cx.waker()) {
+                CommitWake::Visible => {}
+                CommitWake::Registered { stopped: false } => return std::task::Poll::Pending,
+                CommitWake::Registered { stopped: true } => {
+                    return std::task::Poll::Ready(Err(inner.publication_stopped()))
+                }
             }
         }
     }
+}
+
+/// What [`Inner::register_commit_waker`] did.
+pub(crate) enum CommitWake {
+    /// A commit above the caller's sequence number is visible: nothing was registered.
+    Visible,
+    /// The waker waits for the next commit; `stopped`: publication has stopped (an fsync
+    /// failed), so none will come.
+    Registered { stopped: bool },
 }
 
 /// The default keyspace's name.
@@ -879,6 +884,34 @@ impl Inner {
 
     pub(crate) fn picker_config(&self) -> compaction::picker::PickerConfig {
         compaction::picker::PickerConfig::from_options(&self.opts)
+    }
+
+    /// Unless a commit above `after` is visible, registers `waker` to be woken once when the
+    /// next commit becomes visible; atomic with publication (under its lock).
+    pub(crate) fn register_commit_waker(&self, after: u64, waker: &std::task::Waker) -> CommitWake {
+        let publication = self.publish.lock();
+        if self.visible_seq.load(Ordering::Acquire) > after {
+            return CommitWake::Visible;
+        }
+        let mut wakers = self.commit_wakers.lock();
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        self.has_commit_wakers.store(true, Ordering::Release);
+        CommitWake::Registered {
+            stopped: publication.poisoned,
+        }
+    }
+
+    /// The error for a waiter on writes that will never become visible: publication stopped
+    /// when an fsync failed.
+    pub(crate) fn publication_stopped(&self) -> Error {
+        match self.check_writable() {
+            Err(e) => e,
+            Ok(()) => Error::ReadOnly(
+                "an earlier write failed to sync; later writes were not made durable".into(),
+            ),
+        }
     }
 
     /// Fails if a background error made the database read-only.
